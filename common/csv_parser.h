@@ -1,0 +1,109 @@
+#ifndef TRIPLETSTREAM_COMMON_CSV_PARSER_H_
+#define TRIPLETSTREAM_COMMON_CSV_PARSER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace tripletstream {
+
+enum class Delimiter {
+  kAuto,       // Detected from the first line: ',', ';', '\t', else spaces.
+  kComma,
+  kSemicolon,
+  kTab,
+  kWhitespace  // One or more spaces / tabs; leading blanks ignored.
+};
+
+enum class HeaderMode {
+  kAuto,     // A first line with any non-numeric field is a header.
+  kPresent,
+  kAbsent
+};
+
+// A column named in a header, or a 0-based position when `is_index`.
+struct ColumnRef {
+  std::string name;
+  int index = -1;
+  bool is_index = false;
+};
+
+// Parses "name" / "#3" style references; a bare integer is a position too
+// when the file has no header. See ParseColumnList.
+absl::StatusOr<ColumnRef> ParseColumnRef(std::string_view text);
+// Comma separated list of column references; empty text gives an empty list.
+absl::StatusOr<std::vector<ColumnRef>> ParseColumnList(std::string_view text);
+absl::StatusOr<Delimiter> ParseDelimiter(std::string_view text);
+absl::StatusOr<HeaderMode> ParseHeaderMode(std::string_view text);
+
+struct CsvOptions {
+  Delimiter delimiter = Delimiter::kAuto;
+  HeaderMode header = HeaderMode::kAuto;
+  // Value columns, in output channel order. Empty: every column except the
+  // user and session columns and columns with an empty header name (a pandas
+  // index column) whose first data row is numeric.
+  std::vector<ColumnRef> columns;
+  // Column holding the user of each row (layout c); unset when name empty
+  // and index < 0.
+  ColumnRef user_column;
+  // Column holding the session of each row; optional.
+  ColumnRef session_column;
+  // Lines longer than this many bytes are malformed.
+  int64_t max_line_bytes = 1 << 16;
+};
+
+// Why a row was skipped, with its location.
+struct SkippedRow {
+  std::string file;
+  int64_t line = 0;  // 1-based.
+  std::string reason;
+};
+
+// Rows of one (user, session) group found in a file, row-major.
+struct RowGroup {
+  std::string user;
+  std::string session;
+  std::vector<float> values;
+};
+
+struct CsvFileResult {
+  std::vector<std::string> channel_names;  // Names of the selected columns.
+  std::vector<RowGroup> groups;            // In order of first appearance.
+  int64_t rows_kept = 0;
+  int64_t rows_skipped = 0;
+  std::vector<SkippedRow> skipped;  // At most `max_skipped_records` entries.
+  int64_t bytes = 0;
+};
+
+// Where the rows of a file belong when the file has no user/session column.
+struct FileLabels {
+  std::string user;
+  std::string session;
+};
+
+// Parses one CSV file. Malformed rows (wrong field count, non-numeric field,
+// NaN or infinity, over-long line) are skipped and recorded; with `strict`
+// the first one fails the call with INVALID_ARGUMENT naming file:line.
+// Errors: NOT_FOUND / PERMISSION_DENIED for unreadable files,
+// FAILED_PRECONDITION for an empty file (no data rows), INVALID_ARGUMENT for
+// a missing column.
+absl::StatusOr<CsvFileResult> ParseCsvFile(const std::string& path,
+                                           const CsvOptions& options,
+                                           const FileLabels& labels,
+                                           bool strict,
+                                           int64_t max_skipped_records);
+
+// Same, over bytes already in memory; `path` is only used in messages.
+absl::StatusOr<CsvFileResult> ParseCsvBuffer(std::string_view contents,
+                                             const std::string& path,
+                                             const CsvOptions& options,
+                                             const FileLabels& labels,
+                                             bool strict,
+                                             int64_t max_skipped_records);
+
+}  // namespace tripletstream
+
+#endif  // TRIPLETSTREAM_COMMON_CSV_PARSER_H_

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian bookworm packages tripletstream builds with.
+# As root it installs what is missing; otherwise it lists what is missing and
+# fails. Usage: scripts/install_deps.sh [--bench] (adds Python yardstick deps).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ccache pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libconcurrentqueue-dev libgoogle-glog-dev libgflags-dev
+  libfast-float-dev libre2-dev libgtest-dev libgmock-dev libbenchmark-dev
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(python3-torch python3-pandas python3-numpy hyperfine)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "missing Debian packages (run as root to install): ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,32 @@
+# Shell helpers to run tripletstream-server in the background (sourced).
+
+# start_server LOG ARGS... : starts the server with --port=0, waits for its
+# "listening on" line and sets SERVER_PID and SERVER_PORT.
+start_server() {
+  local log=$1
+  shift
+  "$BIN/tripletstream-server" --port=0 "$@" >"$log" 2>&1 &
+  SERVER_PID=$!
+  SERVER_PORT=""
+  for _ in $(seq 1 600); do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      echo "server exited early; its log:" >&2
+      cat "$log" >&2
+      return 1
+    fi
+    SERVER_PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
+    [[ -n "$SERVER_PORT" ]] && return 0
+    sleep 0.1
+  done
+  echo "server did not start within 60 s; its log:" >&2
+  cat "$log" >&2
+  return 1
+}
+
+# stop_server: SIGTERM and wait; returns the server's exit code.
+stop_server() {
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  local rc=0
+  wait "$SERVER_PID" || rc=$?
+  return $rc
+}

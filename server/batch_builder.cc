@@ -1,0 +1,217 @@
+#include "server/batch_builder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "absl/container/inlined_vector.h"
+#include "common/digest.h"
+
+namespace tripletstream {
+namespace {
+
+constexpr int kNoiseTableSize = 1 << 20;
+constexpr uint64_t kPermutationTag = 0x7065726d;  // "perm"
+constexpr uint64_t kNoiseTag = 0x6e6f697365;      // "noise"
+
+uint64_t ConfigKey(const SamplingConfig& s, const AugmentConfig& a) {
+  uint32_t jitter, scale;
+  std::memcpy(&jitter, &a.jitter_sigma, 4);
+  std::memcpy(&scale, &a.scale_sigma, 4);
+  return MakeKey({static_cast<uint64_t>(s.mode), static_cast<uint64_t>(s.batch_size),
+                  static_cast<uint64_t>(s.p), static_cast<uint64_t>(s.k),
+                  static_cast<uint64_t>(s.positive_other_session), jitter, scale,
+                  static_cast<uint64_t>(a.max_shift)});
+}
+
+}  // namespace
+
+BatchBuilder::BatchBuilder(const PreparedDataset& dataset,
+                           const SamplingConfig& sampling,
+                           const AugmentConfig& augment, uint64_t seed,
+                           int64_t epoch)
+    : dataset_(dataset),
+      train_(dataset.windows.split(SplitId::kTrain)),
+      sampling_(sampling),
+      augment_(augment),
+      seed_(seed),
+      epoch_(epoch),
+      stream_key_(MakeKey({seed, static_cast<uint64_t>(epoch), dataset.fingerprint,
+                           ConfigKey(sampling, augment)})),
+      batches_per_epoch_(BatchesPerEpoch(static_cast<int64_t>(train_.windows.size()),
+                                         sampling.anchors_per_batch())),
+      anchor_order_(train_.windows.size(),
+                    MakeKey({seed, static_cast<uint64_t>(epoch), dataset.fingerprint,
+                             kPermutationTag})) {
+  if (augment_.jitter_sigma > 0) {
+    // The table depends only on the seed, so it is the same on every server.
+    noise_table_.resize(kNoiseTableSize);
+    CounterRng rng(MakeKey({seed, dataset.fingerprint, kNoiseTag}));
+    for (float& v : noise_table_) v = static_cast<float>(rng.Normal());
+  }
+}
+
+uint64_t BatchBuilder::ItemKey(int64_t item) const {
+  return MakeKey({stream_key_, static_cast<uint64_t>(item)});
+}
+
+void BatchBuilder::Build(int64_t index, v1::Batch* out) const {
+  out->set_epoch(epoch_);
+  out->set_index(index);
+  out->set_batches_per_epoch(batches_per_epoch_);
+  out->set_dtype(v1::DTYPE_FLOAT32);
+  if (sampling_.mode == SamplingMode::kTriplet) {
+    BuildTriplets(index, out);
+  } else {
+    BuildPk(index, out);
+  }
+  out->set_digest(PayloadDigest(out->data().data(), out->data().size(),
+                                out->labels().data(), out->labels_size()));
+}
+
+BatchBuilder::Pick BatchBuilder::RandomOfUserSlot(int32_t user_slot,
+                                                  CounterRng& rng) const {
+  const Range& range = train_.user_ranges[user_slot];
+  int64_t at = range.begin + static_cast<int64_t>(rng.Below(range.size()));
+  return {train_.windows[at], train_.users[user_slot]};
+}
+
+BatchBuilder::Pick BatchBuilder::PositiveFor(int64_t anchor, CounterRng& rng) const {
+  const int32_t user_slot = train_.window_user_slot[anchor];
+  const Range& user = train_.user_ranges[user_slot];
+  const int32_t user_id = train_.users[user_slot];
+  if (sampling_.positive_other_session) {
+    // Any window of the user outside the anchor's series, when one exists.
+    const Range& own = train_.series_ranges[train_.window_series_slot[anchor]];
+    const int64_t others = user.size() - own.size();
+    if (others > 0) {
+      int64_t at = user.begin + static_cast<int64_t>(rng.Below(others));
+      if (at >= own.begin) at += own.size();
+      return {train_.windows[at], user_id};
+    }
+  }
+  // Any other window of the user; the anchor itself only if it is alone.
+  if (user.size() <= 1) return {train_.windows[anchor], user_id};
+  int64_t at = user.begin + static_cast<int64_t>(rng.Below(user.size() - 1));
+  if (at >= anchor) ++at;
+  return {train_.windows[at], user_id};
+}
+
+BatchBuilder::Pick BatchBuilder::NegativeFor(int32_t anchor_user_slot,
+                                             CounterRng& rng) const {
+  // Users are drawn uniformly (not windows), so prolific users do not
+  // dominate the negatives. There are at least two training users.
+  const int64_t num_users = static_cast<int64_t>(train_.users.size());
+  int32_t slot = static_cast<int32_t>(rng.Below(num_users - 1));
+  if (slot >= anchor_user_slot) ++slot;
+  return RandomOfUserSlot(slot, rng);
+}
+
+void BatchBuilder::WriteWindow(const WindowRef& window, CounterRng& rng,
+                               float* dst) const {
+  const int channels = dataset_.channels();
+  const int length = dataset_.window_length();
+  WindowRef w = window;
+  if (augment_.max_shift > 0) {
+    // Time shift: move the start within the session, never past its ends.
+    const int64_t rows = dataset_.data.series[w.series].rows(channels);
+    const int64_t span = 2 * int64_t{augment_.max_shift} + 1;
+    int64_t offset = w.offset + static_cast<int64_t>(rng.Below(span)) - augment_.max_shift;
+    offset = std::clamp<int64_t>(offset, 0, rows - length);
+    w.offset = static_cast<int32_t>(offset);
+  }
+  const float* src = dataset_.WindowData(w);
+  const int64_t n = int64_t{length} * channels;
+  if (!augment_.enabled() || (augment_.jitter_sigma <= 0 && augment_.scale_sigma <= 0)) {
+    std::memcpy(dst, src, n * sizeof(float));
+    return;
+  }
+  absl::InlinedVector<float, 32> scale(channels, 1.0f);
+  if (augment_.scale_sigma > 0) {
+    for (float& s : scale) s = static_cast<float>(1.0 + augment_.scale_sigma * rng.Normal());
+  }
+  const float sigma = augment_.jitter_sigma;
+  const float* noise = nullptr;
+  if (sigma > 0) {
+    noise = noise_table_.data() + rng.Below(kNoiseTableSize - n);
+  }
+  for (int t = 0; t < length; ++t) {
+    const float* in = src + int64_t{t} * channels;
+    float* out = dst + int64_t{t} * channels;
+    for (int c = 0; c < channels; ++c) {
+      float v = in[c] * scale[c];
+      if (noise != nullptr) v += sigma * noise[int64_t{t} * channels + c];
+      out[c] = v;
+    }
+  }
+}
+
+void BatchBuilder::BuildTriplets(int64_t index, v1::Batch* out) const {
+  const int64_t total = static_cast<int64_t>(train_.windows.size());
+  const int64_t first = index * sampling_.batch_size;
+  const int64_t count = std::min<int64_t>(sampling_.batch_size, total - first);
+  const int64_t window_floats = dataset_.window_floats();
+  out->clear_shape();
+  out->add_shape(3);
+  out->add_shape(count);
+  out->add_shape(dataset_.window_length());
+  out->add_shape(dataset_.channels());
+  out->set_mode(v1::SAMPLING_MODE_TRIPLET);
+  std::string* data = out->mutable_data();
+  data->resize(3 * count * window_floats * sizeof(float));
+  float* anchors = reinterpret_cast<float*>(data->data());
+  float* positives = anchors + count * window_floats;
+  float* negatives = positives + count * window_floats;
+  out->mutable_labels()->Resize(static_cast<int>(3 * count), 0);
+  int32_t* labels = out->mutable_labels()->mutable_data();
+  for (int64_t j = 0; j < count; ++j) {
+    const int64_t item = first + j;
+    const int64_t anchor = static_cast<int64_t>(anchor_order_(item));
+    CounterRng rng(ItemKey(item));
+    const int32_t user_slot = train_.window_user_slot[anchor];
+    Pick positive = PositiveFor(anchor, rng);
+    Pick negative = NegativeFor(user_slot, rng);
+    WriteWindow(train_.windows[anchor], rng, anchors + j * window_floats);
+    WriteWindow(positive.window, rng, positives + j * window_floats);
+    WriteWindow(negative.window, rng, negatives + j * window_floats);
+    labels[j] = train_.users[user_slot];
+    labels[count + j] = positive.user;
+    labels[2 * count + j] = negative.user;
+  }
+}
+
+void BatchBuilder::BuildPk(int64_t index, v1::Batch* out) const {
+  const int p = sampling_.p;
+  const int k = sampling_.k;
+  const int64_t window_floats = dataset_.window_floats();
+  out->clear_shape();
+  out->add_shape(int64_t{p} * k);
+  out->add_shape(dataset_.window_length());
+  out->add_shape(dataset_.channels());
+  out->set_mode(v1::SAMPLING_MODE_PK);
+  std::string* data = out->mutable_data();
+  data->resize(int64_t{p} * k * window_floats * sizeof(float));
+  float* dst = reinterpret_cast<float*>(data->data());
+  out->mutable_labels()->Resize(p * k, 0);
+  int32_t* labels = out->mutable_labels()->mutable_data();
+
+  // P distinct users by a partial Fisher-Yates shuffle of the user slots.
+  CounterRng rng(ItemKey(index));
+  const int num_users = static_cast<int>(train_.users.size());
+  std::vector<int32_t> slots(num_users);
+  for (int i = 0; i < num_users; ++i) slots[i] = i;
+  for (int i = 0; i < p; ++i) {
+    int j = i + static_cast<int>(rng.Below(num_users - i));
+    std::swap(slots[i], slots[j]);
+  }
+  for (int i = 0; i < p; ++i) {
+    for (int j = 0; j < k; ++j) {
+      Pick pick = RandomOfUserSlot(slots[i], rng);
+      const int64_t at = int64_t{i} * k + j;
+      WriteWindow(pick.window, rng, dst + at * window_floats);
+      labels[at] = pick.user;
+    }
+  }
+}
+
+}  // namespace tripletstream

@@ -1,0 +1,58 @@
+#ifndef TRIPLETSTREAM_SERVER_BATCH_BUILDER_H_
+#define TRIPLETSTREAM_SERVER_BATCH_BUILDER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "common/counter_rng.h"
+#include "common/prepared_dataset.h"
+#include "server/sampling_config.h"
+#include "tripletstream/v1/tripletstream.pb.h"
+
+namespace tripletstream {
+
+// Builds training batch `index` of `epoch` into a reusable proto. The
+// content is a pure function of (seed, epoch, index, dataset fingerprint,
+// sampling config, augment config): anchors come from a keyed permutation of
+// the training windows and every random choice from a CounterRng keyed by
+// those values, so any thread or server builds the same bytes.
+//
+// Thread-safe: Build is const and may run concurrently on distinct outputs.
+class BatchBuilder {
+ public:
+  BatchBuilder(const PreparedDataset& dataset, const SamplingConfig& sampling,
+               const AugmentConfig& augment, uint64_t seed, int64_t epoch);
+
+  int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  void Build(int64_t index, v1::Batch* out) const;
+
+ private:
+  struct Pick {
+    WindowRef window;
+    int32_t user;
+  };
+  void BuildTriplets(int64_t index, v1::Batch* out) const;
+  void BuildPk(int64_t index, v1::Batch* out) const;
+  Pick PositiveFor(int64_t anchor, CounterRng& rng) const;
+  Pick NegativeFor(int32_t anchor_user_slot, CounterRng& rng) const;
+  Pick RandomOfUserSlot(int32_t user_slot, CounterRng& rng) const;
+  // Copies (and augments) one window into dst.
+  void WriteWindow(const WindowRef& window, CounterRng& rng, float* dst) const;
+  uint64_t ItemKey(int64_t item) const;
+
+  const PreparedDataset& dataset_;
+  const SplitWindows& train_;
+  SamplingConfig sampling_;
+  AugmentConfig augment_;
+  uint64_t seed_;
+  int64_t epoch_;
+  uint64_t stream_key_;
+  int64_t batches_per_epoch_;
+  IndexPermutation anchor_order_;
+  // Pre-drawn N(0,1) values; a window's jitter is a randomly placed slice.
+  std::vector<float> noise_table_;
+};
+
+}  // namespace tripletstream
+
+#endif  // TRIPLETSTREAM_SERVER_BATCH_BUILDER_H_

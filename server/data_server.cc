@@ -1,0 +1,54 @@
+#include "server/data_server.h"
+
+#include <glog/logging.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace tripletstream {
+namespace {
+
+constexpr char kServiceName[] = "tripletstream.v1.TripletStream";
+
+}  // namespace
+
+DataServer::DataServer(std::shared_ptr<const PreparedDataset> dataset,
+                       const DataServiceConfig& config)
+    : service_(std::move(dataset), config, &stats_),
+      grpc_service_(&service_, &stats_, &reaper_) {}
+
+absl::StatusOr<std::unique_ptr<DataServer>> DataServer::Start(
+    std::shared_ptr<const PreparedDataset> dataset, const DataServiceConfig& config,
+    const std::string& listen_address) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  std::unique_ptr<DataServer> server(new DataServer(std::move(dataset), config));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.RegisterService(&server->grpc_service_);
+  builder.SetMaxSendMessageSize(-1);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", listen_address,
+                     " (address in use, or not a host:port?)"));
+  }
+  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  health->SetServingStatus(kServiceName, true);
+  return server;
+}
+
+void DataServer::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+}
+
+DataServer::~DataServer() { Shutdown(absl::ZeroDuration()); }
+
+}  // namespace tripletstream

@@ -1,0 +1,188 @@
+#include "server/grpc_service.h"
+
+#include <glog/logging.h>
+
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace tripletstream {
+namespace {
+
+void Account(const v1::Batch& batch, ServerStats* stats) {
+  stats->batches_sent.fetch_add(1, std::memory_order_relaxed);
+  const int64_t anchors = batch.mode() == v1::SAMPLING_MODE_TRIPLET
+                              ? batch.labels_size() / 3
+                              : batch.labels_size();
+  stats->triplets_sent.fetch_add(anchors, std::memory_order_relaxed);
+  stats->bytes_sent.fetch_add(static_cast<int64_t>(batch.data().size()),
+                              std::memory_order_relaxed);
+}
+
+void Account(const v1::WindowBatch& batch, ServerStats* stats) {
+  stats->window_batches_sent.fetch_add(1, std::memory_order_relaxed);
+  stats->bytes_sent.fetch_add(static_cast<int64_t>(batch.data().size()),
+                              std::memory_order_relaxed);
+}
+
+// One server stream. Lifetime: created by the RPC handler, deleted in
+// OnDone. Producers reach it only through the Notifier, which OnDone
+// disconnects before the reactor is deleted.
+template <typename Message>
+class StreamReactor final : public grpc::ServerWriteReactor<Message> {
+ public:
+  using Pipeline = ProducerPipeline<Message>;
+
+  struct Notifier {
+    absl::Mutex mu;
+    StreamReactor* target ABSL_GUARDED_BY(mu) = nullptr;
+
+    void Notify() {
+      absl::MutexLock lock(&mu);
+      if (target != nullptr) target->MaybeWrite();
+    }
+  };
+
+  StreamReactor(ServerStats* stats, PipelineReaper* reaper, std::string peer)
+      : stats_(stats), reaper_(reaper), peer_(std::move(peer)),
+        notifier_(std::make_shared<Notifier>()) {
+    stats_->active_streams.fetch_add(1, std::memory_order_relaxed);
+    stats_->streams_started.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  std::function<void()> ReadyCallback() {
+    std::shared_ptr<Notifier> notifier = notifier_;
+    return [notifier] { notifier->Notify(); };
+  }
+
+  void Start(std::unique_ptr<Pipeline> pipeline) {
+    VLOG(1) << "stream from " << peer_ << ": " << pipeline->total() << " messages";
+    pipeline_ = std::move(pipeline);
+    {
+      absl::MutexLock lock(&notifier_->mu);
+      notifier_->target = this;
+    }
+    pipeline_->Start();
+    MaybeWrite();
+  }
+
+  void Reject(const absl::Status& status) {
+    stats_->streams_failed.fetch_add(1, std::memory_order_relaxed);
+    LOG(WARNING) << "rejected stream from " << peer_ << ": " << status;
+    this->Finish(ToGrpcStatus(status));
+  }
+
+  // Starts the next write if none is in flight and the next message is
+  // ready; finishes the call after the last one.
+  void MaybeWrite() {
+    Message* next = nullptr;
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (in_flight_ != nullptr || finished_) return;
+      next = pipeline_->TryNext();
+      if (next != nullptr) {
+        in_flight_ = next;
+      } else if (pipeline_->Exhausted()) {
+        finished_ = true;
+        finish = true;
+      }
+    }
+    if (next != nullptr) {
+      this->StartWrite(next);
+    } else if (finish) {
+      this->Finish(grpc::Status::OK);
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (ok) Account(*in_flight_, stats_);
+      pipeline_->Release(in_flight_);
+      in_flight_ = nullptr;
+      if (!ok) {
+        if (finished_) return;
+        finished_ = true;
+      }
+    }
+    if (!ok) {
+      // The call was cancelled or the client went away.
+      pipeline_->Cancel();
+      this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream write failed"));
+      return;
+    }
+    MaybeWrite();
+  }
+
+  void OnCancel() override {
+    if (pipeline_ != nullptr) pipeline_->Cancel();
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&notifier_->mu);
+      notifier_->target = nullptr;
+    }
+    stats_->active_streams.fetch_sub(1, std::memory_order_relaxed);
+    if (pipeline_ != nullptr) {
+      pipeline_->Cancel();
+      Pipeline* raw = pipeline_.release();
+      reaper_->Retire([raw] { delete raw; });
+    }
+    delete this;
+  }
+
+ private:
+  ServerStats* const stats_;
+  PipelineReaper* const reaper_;
+  const std::string peer_;
+  std::shared_ptr<Notifier> notifier_;
+  std::unique_ptr<Pipeline> pipeline_;
+  absl::Mutex mu_;
+  Message* in_flight_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+grpc::ServerUnaryReactor* GrpcService::GetDatasetInfo(
+    grpc::CallbackServerContext* context, const v1::GetDatasetInfoRequest* request,
+    v1::GetDatasetInfoResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(service_->GetDatasetInfo(*request, response)));
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::Batch>* GrpcService::StreamTriplets(
+    grpc::CallbackServerContext* context, const v1::StreamTripletsRequest* request) {
+  auto* reactor = new StreamReactor<v1::Batch>(stats_, reaper_, context->peer());
+  auto pipeline = service_->NewTripletPipeline(*request, reactor->ReadyCallback());
+  if (!pipeline.ok()) {
+    reactor->Reject(pipeline.status());
+  } else {
+    reactor->Start(*std::move(pipeline));
+  }
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::WindowBatch>* GrpcService::StreamWindows(
+    grpc::CallbackServerContext* context, const v1::StreamWindowsRequest* request) {
+  auto* reactor = new StreamReactor<v1::WindowBatch>(stats_, reaper_, context->peer());
+  auto pipeline = service_->NewWindowPipeline(*request, reactor->ReadyCallback());
+  if (!pipeline.ok()) {
+    reactor->Reject(pipeline.status());
+  } else {
+    reactor->Start(*std::move(pipeline));
+  }
+  return reactor;
+}
+
+}  // namespace tripletstream

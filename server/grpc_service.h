@@ -1,0 +1,43 @@
+#ifndef TRIPLETSTREAM_SERVER_GRPC_SERVICE_H_
+#define TRIPLETSTREAM_SERVER_GRPC_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "server/data_service.h"
+#include "server/pipeline_reaper.h"
+#include "server/server_stats.h"
+#include "tripletstream/v1/tripletstream.grpc.pb.h"
+
+namespace tripletstream {
+
+// The gRPC edge: converts and forwards to DataService. One
+// ServerWriteReactor per stream with one write in flight; the next write
+// starts from OnWriteDone or, when the next batch was not ready then, from
+// the producer that builds it. No callback blocks.
+class GrpcService final : public v1::TripletStream::CallbackService {
+ public:
+  GrpcService(const DataService* service, ServerStats* stats, PipelineReaper* reaper)
+      : service_(service), stats_(stats), reaper_(reaper) {}
+
+  grpc::ServerUnaryReactor* GetDatasetInfo(grpc::CallbackServerContext* context,
+                                           const v1::GetDatasetInfoRequest* request,
+                                           v1::GetDatasetInfoResponse* response) override;
+  grpc::ServerWriteReactor<v1::Batch>* StreamTriplets(
+      grpc::CallbackServerContext* context,
+      const v1::StreamTripletsRequest* request) override;
+  grpc::ServerWriteReactor<v1::WindowBatch>* StreamWindows(
+      grpc::CallbackServerContext* context,
+      const v1::StreamWindowsRequest* request) override;
+
+ private:
+  const DataService* service_;
+  ServerStats* stats_;
+  PipelineReaper* reaper_;
+};
+
+// absl::Status -> grpc::Status with the same code and message.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+}  // namespace tripletstream
+
+#endif  // TRIPLETSTREAM_SERVER_GRPC_SERVICE_H_

@@ -1,0 +1,264 @@
+// tripletstream-server: loads per-user sensor CSVs, prepares windows and
+// streams deterministic triplet batches over gRPC.
+#include <glog/logging.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/dataset_loader.h"
+#include "common/prepared_dataset.h"
+#include "server/data_server.h"
+#include "server/sampling_config.h"
+
+ABSL_FLAG(std::string, data, "", "Root folder of the CSV files (required).");
+ABSL_FLAG(std::string, host, "0.0.0.0", "Address to listen on.");
+ABSL_FLAG(int, port, 50051, "Port to listen on; 0 picks a free port (logged).");
+ABSL_FLAG(int, threads, 1, "Producer threads per stream (batch building).");
+ABSL_FLAG(int, ingest_threads, 0,
+          "Threads parsing CSV files at startup; 0 = hardware concurrency.");
+ABSL_FLAG(int, buffers_per_thread, 2,
+          "Reusable batch buffers per producer thread: bounds memory per stream.");
+ABSL_FLAG(int, window, 128, "Window length in samples.");
+ABSL_FLAG(int, stride, 64, "Samples between consecutive window starts.");
+ABSL_FLAG(std::string, columns, "",
+          "Value columns, comma separated names or #positions (0-based); empty = "
+          "every numeric column except user/session columns and unnamed columns.");
+ABSL_FLAG(std::string, delimiter, "auto", "auto, comma, semicolon, tab or space.");
+ABSL_FLAG(std::string, header, "auto", "auto, yes or no: whether files start with a header.");
+ABSL_FLAG(std::string, user_regex, "",
+          "RE2 matched against each file's path relative to --data, with named groups "
+          "(?P<user>...) and optionally (?P<session>...). Empty: the first folder is "
+          "the user (unless --user_column).");
+ABSL_FLAG(std::string, user_column, "", "Column holding each row's user (name or #pos).");
+ABSL_FLAG(std::string, session_column, "", "Column holding each row's session.");
+ABSL_FLAG(std::string, file_suffix, ".csv", "Only files ending with this are read.");
+ABSL_FLAG(uint64_t, seed, 1, "Seed of the user split.");
+ABSL_FLAG(std::string, split, "0.7,0.1,0.2", "Train,val,test user fractions.");
+ABSL_FLAG(std::string, test_users, "",
+          "RE2 full match on user names forced into the test split (open-set). "
+          "When this or --val_users is set, other users train.");
+ABSL_FLAG(std::string, val_users, "", "RE2 full match on user names forced into val.");
+ABSL_FLAG(std::string, holdout_sessions, "",
+          "RE2 full match on session names held out of training (cross-session); "
+          "served as SPLIT_HOLDOUT.");
+ABSL_FLAG(bool, strict, false, "Fail on the first malformed row or unreadable file.");
+ABSL_FLAG(std::string, skip_report, "", "Write every skipped row/file to this file.");
+ABSL_FLAG(float, jitter, 0.0f, "Augmentation: Gaussian jitter sigma (0 = off).");
+ABSL_FLAG(float, scale, 0.0f, "Augmentation: per-channel amplitude scale sigma (0 = off).");
+ABSL_FLAG(int, shift, 0, "Augmentation: max time shift in samples (0 = off).");
+ABSL_FLAG(int, max_batch_size, 4096, "Largest batch (B, P*K or windows) a client may ask.");
+ABSL_FLAG(double, stats_interval_s, 10.0, "Seconds between stats log lines; 0 = none.");
+ABSL_FLAG(double, shutdown_grace_s, 5.0,
+          "On SIGTERM/SIGINT, seconds in-flight streams get to finish.");
+
+namespace tripletstream {
+namespace {
+
+absl::Status BuildLoaderConfig(LoaderConfig* config) {
+  config->root = absl::GetFlag(FLAGS_data);
+  if (config->root.empty()) {
+    return absl::InvalidArgumentError("--data is required (root folder of the CSV files)");
+  }
+  auto delimiter = ParseDelimiter(absl::GetFlag(FLAGS_delimiter));
+  if (!delimiter.ok()) return delimiter.status();
+  config->csv.delimiter = *delimiter;
+  auto header = ParseHeaderMode(absl::GetFlag(FLAGS_header));
+  if (!header.ok()) return header.status();
+  config->csv.header = *header;
+  auto columns = ParseColumnList(absl::GetFlag(FLAGS_columns));
+  if (!columns.ok()) return columns.status();
+  config->csv.columns = *std::move(columns);
+  if (!absl::GetFlag(FLAGS_user_column).empty()) {
+    auto ref = ParseColumnRef(absl::GetFlag(FLAGS_user_column));
+    if (!ref.ok()) return ref.status();
+    config->csv.user_column = *ref;
+  }
+  if (!absl::GetFlag(FLAGS_session_column).empty()) {
+    auto ref = ParseColumnRef(absl::GetFlag(FLAGS_session_column));
+    if (!ref.ok()) return ref.status();
+    config->csv.session_column = *ref;
+  }
+  config->path_regex = absl::GetFlag(FLAGS_user_regex);
+  config->file_suffix = absl::GetFlag(FLAGS_file_suffix);
+  int threads = absl::GetFlag(FLAGS_ingest_threads);
+  if (threads < 0) return absl::InvalidArgumentError("--ingest_threads must be >= 0");
+  config->threads = threads > 0 ? threads
+                                : std::max(1u, std::thread::hardware_concurrency());
+  config->strict = absl::GetFlag(FLAGS_strict);
+  return absl::OkStatus();
+}
+
+absl::Status BuildServiceConfig(DataServiceConfig* config) {
+  config->producer_threads = absl::GetFlag(FLAGS_threads);
+  if (config->producer_threads < 1 || config->producer_threads > 256) {
+    return absl::InvalidArgumentError("--threads must be in [1, 256]");
+  }
+  config->buffers_per_thread = absl::GetFlag(FLAGS_buffers_per_thread);
+  if (config->buffers_per_thread < 1 || config->buffers_per_thread > 64) {
+    return absl::InvalidArgumentError("--buffers_per_thread must be in [1, 64]");
+  }
+  config->max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
+  if (config->max_batch_size < 1) {
+    return absl::InvalidArgumentError("--max_batch_size must be >= 1");
+  }
+  config->augment.jitter_sigma = absl::GetFlag(FLAGS_jitter);
+  config->augment.scale_sigma = absl::GetFlag(FLAGS_scale);
+  config->augment.max_shift = absl::GetFlag(FLAGS_shift);
+  if (!(config->augment.jitter_sigma >= 0) || !(config->augment.scale_sigma >= 0) ||
+      config->augment.max_shift < 0) {
+    return absl::InvalidArgumentError("--jitter, --scale and --shift must be >= 0");
+  }
+  return absl::OkStatus();
+}
+
+void LogSummary(const LoadedData& loaded, const PreparedDataset& d) {
+  const LoadStats& s = loaded.stats;
+  LOG(INFO) << absl::StrFormat(
+      "ingest: %d files (%d skipped), %.1f MB, rows kept %d skipped %d, %.3f s, %.0f MB/s",
+      s.files_loaded, s.files_skipped, s.bytes / 1e6, s.rows_kept, s.rows_skipped,
+      s.seconds, s.mb_per_s());
+  LOG(INFO) << "channels (" << d.channels() << "): "
+            << absl::StrJoin(d.data.channel_names, ",");
+  for (int i = 0; i < kNumSplits; ++i) {
+    const SplitWindows& w = d.windows.split(static_cast<SplitId>(i));
+    std::vector<std::string> users;
+    for (int32_t u : w.users) users.push_back(d.data.user_names[u]);
+    LOG(INFO) << absl::StrFormat("split %-7s users %3d sessions %5d windows %8d [%s]",
+                                 SplitName(static_cast<SplitId>(i)), w.users.size(),
+                                 w.sessions(), w.windows.size(), absl::StrJoin(users, " "));
+  }
+  LOG(INFO) << absl::StrFormat("window %d stride %d, fingerprint %s",
+                               d.config.window_length, d.config.window_stride,
+                               FingerprintHex(d.fingerprint));
+}
+
+int Run() {
+  LoaderConfig loader_config;
+  DataServiceConfig service_config;
+  PreprocessConfig prep;
+  absl::Status status = BuildLoaderConfig(&loader_config);
+  if (status.ok()) status = BuildServiceConfig(&service_config);
+  if (status.ok()) status = ParseSplitFractions(absl::GetFlag(FLAGS_split), &prep.split);
+  if (!status.ok()) {
+    std::cerr << "tripletstream-server: " << status.message() << "\n"
+              << "Try --help.\n";
+    return 2;
+  }
+  prep.window_length = absl::GetFlag(FLAGS_window);
+  prep.window_stride = absl::GetFlag(FLAGS_stride);
+  prep.split.seed = absl::GetFlag(FLAGS_seed);
+  prep.split.test_user_regex = absl::GetFlag(FLAGS_test_users);
+  prep.split.val_user_regex = absl::GetFlag(FLAGS_val_users);
+  prep.split.holdout_session_regex = absl::GetFlag(FLAGS_holdout_sessions);
+
+  absl::StatusOr<LoadedData> loaded = LoadDataset(loader_config);
+  if (!loaded.ok()) {
+    LOG(ERROR) << "cannot load " << loader_config.root << ": " << loaded.status();
+    return 1;
+  }
+  if (!absl::GetFlag(FLAGS_skip_report).empty()) {
+    absl::Status written = WriteSkipReport(*loaded, absl::GetFlag(FLAGS_skip_report));
+    if (!written.ok()) LOG(ERROR) << written;
+  }
+  LoadedData data = *std::move(loaded);
+  absl::StatusOr<std::unique_ptr<PreparedDataset>> prepared =
+      PrepareDataset(std::move(data.dataset), prep);
+  if (!prepared.ok()) {
+    LOG(ERROR) << "cannot prepare " << loader_config.root << ": " << prepared.status();
+    return 1;
+  }
+  std::shared_ptr<const PreparedDataset> dataset = *std::move(prepared);
+  LogSummary(data, *dataset);
+
+  const std::string address =
+      absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port));
+  auto server = DataServer::Start(dataset, service_config, address);
+  if (!server.ok()) {
+    LOG(ERROR) << server.status();
+    return 1;
+  }
+  LOG(INFO) << "listening on " << absl::GetFlag(FLAGS_host) << ":" << (*server)->port()
+            << " (producer threads per stream " << service_config.producer_threads
+            << (service_config.augment.enabled() ? ", augmentation on" : "") << ")";
+
+  // The main thread waits for SIGTERM/SIGINT (blocked in every thread, see
+  // main) and logs stats in between.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  const double interval = absl::GetFlag(FLAGS_stats_interval_s);
+  const ServerStats& stats = (*server)->stats();
+  int64_t last_batches = 0, last_triplets = 0, last_bytes = 0;
+  absl::Time last = absl::Now();
+  for (;;) {
+    timespec timeout{};
+    const double wait = interval > 0 ? interval : 3600.0;
+    timeout.tv_sec = static_cast<time_t>(wait);
+    timeout.tv_nsec = static_cast<long>((wait - timeout.tv_sec) * 1e9);
+    int sig = sigtimedwait(&signals, nullptr, &timeout);
+    if (sig == SIGTERM || sig == SIGINT) {
+      LOG(INFO) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+                << ", draining (grace " << absl::GetFlag(FLAGS_shutdown_grace_s) << " s)";
+      break;
+    }
+    if (interval <= 0) continue;
+    const absl::Time now = absl::Now();
+    const double dt = absl::ToDoubleSeconds(now - last);
+    const int64_t batches = stats.batches_sent.load();
+    const int64_t triplets = stats.triplets_sent.load();
+    const int64_t bytes = stats.bytes_sent.load();
+    LOG(INFO) << absl::StrFormat(
+        "stats: %.1f batches/s %.0f triplets/s %.1f MB/s, queued %d, streams %d "
+        "active %d total, %d batches sent",
+        (batches - last_batches) / dt, (triplets - last_triplets) / dt,
+        (bytes - last_bytes) / 1e6 / dt, stats.queued_batches.load(),
+        stats.active_streams.load(), stats.streams_started.load(), batches);
+    last_batches = batches;
+    last_triplets = triplets;
+    last_bytes = bytes;
+    last = now;
+  }
+  (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
+  LOG(INFO) << "stopped after " << stats.batches_sent.load() << " batches, "
+            << stats.window_batches_sent.load() << " window batches";
+  return 0;
+}
+
+}  // namespace
+}  // namespace tripletstream
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Streams deterministic triplet batches of sensor windows over gRPC.\n"
+      "  tripletstream-server --data=DIR [--port=50051] [--threads=1] ...\n"
+      "Logging is glog's: set GLOG_v, GLOG_logtostderr, GLOG_log_dir in the "
+      "environment.");
+  absl::ParseCommandLine(argc, argv);
+  if (getenv("GLOG_logtostderr") == nullptr && getenv("GLOG_log_dir") == nullptr) {
+    FLAGS_logtostderr = true;
+  }
+  google::InitGoogleLogging(argv[0]);
+  // Block the shutdown signals before any thread starts so only the main
+  // thread's sigtimedwait receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return tripletstream::Run();
+}

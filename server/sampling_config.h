@@ -1,0 +1,44 @@
+#ifndef TRIPLETSTREAM_SERVER_SAMPLING_CONFIG_H_
+#define TRIPLETSTREAM_SERVER_SAMPLING_CONFIG_H_
+
+#include <cstdint>
+
+namespace tripletstream {
+
+enum class SamplingMode { kTriplet, kPk };
+
+// What one training stream samples; part of the RNG key, so two requests
+// with equal configs (and seed, epoch, dataset) get identical batches.
+struct SamplingConfig {
+  SamplingMode mode = SamplingMode::kTriplet;
+  int batch_size = 64;  // Triplets per batch (kTriplet).
+  int p = 16;           // Users per batch (kPk).
+  int k = 4;            // Windows per user (kPk).
+  bool positive_other_session = false;
+
+  // Anchors per batch: B for triplets, P*K for P x K batches.
+  int64_t anchors_per_batch() const {
+    return mode == SamplingMode::kTriplet ? batch_size : int64_t{p} * k;
+  }
+};
+
+// Server-wide training augmentations; all off by default.
+struct AugmentConfig {
+  float jitter_sigma = 0;  // Additive Gaussian noise (normalized units).
+  float scale_sigma = 0;   // Per-window, per-channel factor ~ N(1, sigma).
+  int max_shift = 0;       // Window start moved by up to +-max_shift samples.
+
+  bool enabled() const { return jitter_sigma > 0 || scale_sigma > 0 || max_shift > 0; }
+};
+
+// Batches in an epoch in which every training window is an anchor once:
+// ceil(windows / anchors_per_batch); the last batch may be smaller
+// (triplet mode).
+inline int64_t BatchesPerEpoch(int64_t train_windows, int64_t anchors_per_batch) {
+  if (anchors_per_batch <= 0) return 0;
+  return (train_windows + anchors_per_batch - 1) / anchors_per_batch;
+}
+
+}  // namespace tripletstream
+
+#endif  // TRIPLETSTREAM_SERVER_SAMPLING_CONFIG_H_

@@ -1,0 +1,24 @@
+#ifndef TRIPLETSTREAM_SERVER_SERVER_STATS_H_
+#define TRIPLETSTREAM_SERVER_SERVER_STATS_H_
+
+#include <atomic>
+#include <cstdint>
+
+namespace tripletstream {
+
+// Server-wide counters, updated lock-free by reactors and producers and read
+// by the periodic stats logger.
+struct ServerStats {
+  std::atomic<int64_t> batches_sent{0};
+  std::atomic<int64_t> triplets_sent{0};  // Anchors in sent training batches.
+  std::atomic<int64_t> window_batches_sent{0};
+  std::atomic<int64_t> bytes_sent{0};     // Tensor payload bytes.
+  std::atomic<int64_t> active_streams{0};
+  std::atomic<int64_t> streams_started{0};
+  std::atomic<int64_t> streams_failed{0};
+  std::atomic<int64_t> queued_batches{0};  // Built, waiting for the writer.
+};
+
+}  // namespace tripletstream
+
+#endif  // TRIPLETSTREAM_SERVER_SERVER_STATS_H_
