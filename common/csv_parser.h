@@ -3,10 +3,10 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace tripletstream {
 
@@ -31,13 +31,14 @@ struct ColumnRef {
   bool is_index = false;
 };
 
-// Parses "name" / "#3" style references; a bare integer is a position too
-// when the file has no header. See ParseColumnList.
-absl::StatusOr<ColumnRef> ParseColumnRef(std::string_view text);
+// Parses a column reference: "#3" is always the 0-based position 3; any other
+// text is a header name, except that a bare integer ("3") that names no header
+// column (or a file without header) falls back to that position.
+absl::StatusOr<ColumnRef> ParseColumnRef(absl::string_view text);
 // Comma separated list of column references; empty text gives an empty list.
-absl::StatusOr<std::vector<ColumnRef>> ParseColumnList(std::string_view text);
-absl::StatusOr<Delimiter> ParseDelimiter(std::string_view text);
-absl::StatusOr<HeaderMode> ParseHeaderMode(std::string_view text);
+absl::StatusOr<std::vector<ColumnRef>> ParseColumnList(absl::string_view text);
+absl::StatusOr<Delimiter> ParseDelimiter(absl::string_view text);
+absl::StatusOr<HeaderMode> ParseHeaderMode(absl::string_view text);
 
 struct CsvOptions {
   Delimiter delimiter = Delimiter::kAuto;
@@ -97,7 +98,7 @@ absl::StatusOr<CsvFileResult> ParseCsvFile(const std::string& path,
                                            int64_t max_skipped_records);
 
 // Same, over bytes already in memory; `path` is only used in messages.
-absl::StatusOr<CsvFileResult> ParseCsvBuffer(std::string_view contents,
+absl::StatusOr<CsvFileResult> ParseCsvBuffer(absl::string_view contents,
                                              const std::string& path,
                                              const CsvOptions& options,
                                              const FileLabels& labels,

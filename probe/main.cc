@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/digest.h"
 #include "probe/stream_probe.h"
 
 ABSL_FLAG(std::string, servers, "127.0.0.1:50051",
@@ -22,12 +23,17 @@ ABSL_FLAG(std::string, mode, "triplet", "triplet or pk.");
 ABSL_FLAG(int, p, 16, "Users per batch (mode pk).");
 ABSL_FLAG(int, k, 4, "Windows per user (mode pk).");
 ABSL_FLAG(uint64_t, seed, 1, "Sampling seed.");
-ABSL_FLAG(int64_t, epoch, 0, "Epoch.");
+ABSL_FLAG(int64_t, epoch, 0, "First epoch.");
+ABSL_FLAG(int64_t, epochs, 1,
+          "Epochs to pull one after the other (with --batches=0); the digest "
+          "chains them.");
 ABSL_FLAG(int64_t, start, 0, "First batch index.");
 ABSL_FLAG(bool, positive_other_session, false,
           "Draw positives from another session of the anchor's user.");
 ABSL_FLAG(bool, info, true, "Print the dataset info first.");
 ABSL_FLAG(double, timeout_s, 600, "Deadline of each call in seconds.");
+ABSL_FLAG(double, read_delay_ms, 0,
+          "Sleep this long after each batch (simulates a slow trainer).");
 
 namespace tripletstream {
 namespace {
@@ -66,6 +72,7 @@ int Run() {
   config.start = absl::GetFlag(FLAGS_start);
   config.positive_other_session = absl::GetFlag(FLAGS_positive_other_session);
   config.timeout_s = absl::GetFlag(FLAGS_timeout_s);
+  config.read_delay_ms = absl::GetFlag(FLAGS_read_delay_ms);
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode == "triplet") {
     config.mode = v1::SAMPLING_MODE_TRIPLET;
@@ -91,11 +98,35 @@ int Run() {
       PrintInfo(*info);
     }
   }
-  absl::StatusOr<ProbeResult> result = RunProbe(config);
-  if (!result.ok()) {
-    std::cerr << "tripletstream-probe: " << result.status() << "\n";
-    return 1;
+  const int64_t epochs = absl::GetFlag(FLAGS_epochs);
+  if (epochs < 1 || (epochs > 1 && config.batches > 0)) {
+    std::cerr << "tripletstream-probe: --epochs must be >= 1, and > 1 only with "
+                 "--batches=0\n";
+    return 2;
   }
+  absl::StatusOr<ProbeResult> result;
+  ProbeResult total;
+  for (int64_t e = 0; e < epochs; ++e) {
+    result = RunProbe(config);
+    if (!result.ok()) {
+      std::cerr << "tripletstream-probe: epoch " << config.epoch << ": " << result.status()
+                << "\n";
+      return 1;
+    }
+    total.batches += result->batches;
+    total.triplets += result->triplets;
+    total.payload_bytes += result->payload_bytes;
+    total.seconds += result->seconds;
+    total.stream_digest = epochs == 1 ? result->stream_digest
+                                      : CombineDigest(total.stream_digest,
+                                                      result->stream_digest);
+    total.batches_per_server.resize(result->batches_per_server.size());
+    for (size_t k = 0; k < result->batches_per_server.size(); ++k) {
+      total.batches_per_server[k] += result->batches_per_server[k];
+    }
+    ++config.epoch;
+  }
+  result = total;
   std::printf(
       "batches=%lld triplets=%lld servers=%zu per_server=%s seconds=%.3f "
       "triplets_per_s=%.0f mb_per_s=%.1f digest=%016llx\n",

@@ -105,6 +105,10 @@ absl::StatusOr<ProbeResult> RunProbe(const ProbeConfig& config) {
                             ? batch.labels_size() / 3
                             : batch.labels_size();
         out.bytes += static_cast<int64_t>(batch.data().size());
+        if (config.read_delay_ms > 0) {
+          std::this_thread::sleep_for(std::chrono::microseconds(
+              static_cast<int64_t>(config.read_delay_ms * 1000)));
+        }
       }
       grpc::Status status = reader->Finish();
       if (out.status.ok() && !status.ok()) out.status = FromGrpc(status, target);

@@ -23,6 +23,8 @@ struct ProbeConfig {
   int k = 4;
   bool positive_other_session = false;
   double timeout_s = 600;  // Deadline of each stream.
+  // Sleep after each received batch: simulates a slow trainer.
+  double read_delay_ms = 0;
 };
 
 struct ProbeResult {

@@ -61,6 +61,8 @@ ABSL_FLAG(float, scale, 0.0f, "Augmentation: per-channel amplitude scale sigma (
 ABSL_FLAG(int, shift, 0, "Augmentation: max time shift in samples (0 = off).");
 ABSL_FLAG(int, max_batch_size, 4096, "Largest batch (B, P*K or windows) a client may ask.");
 ABSL_FLAG(double, stats_interval_s, 10.0, "Seconds between stats log lines; 0 = none.");
+ABSL_FLAG(bool, dry_run, false,
+          "Load and prepare the data, log the summary, and exit without serving.");
 ABSL_FLAG(double, shutdown_grace_s, 5.0,
           "On SIGTERM/SIGINT, seconds in-flight streams get to finish.");
 
@@ -182,6 +184,10 @@ int Run() {
   }
   std::shared_ptr<const PreparedDataset> dataset = *std::move(prepared);
   LogSummary(data, *dataset);
+  if (absl::GetFlag(FLAGS_dry_run)) {
+    LOG(INFO) << "--dry_run: not serving";
+    return 0;
+  }
 
   const std::string address =
       absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port));

@@ -1,0 +1,279 @@
+#include "common/dataset_loader.h"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "re2/re2.h"
+
+namespace tripletstream {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kLoggedSkippedRows = 20;
+
+struct FileTask {
+  std::string path;      // Full path.
+  std::string relative;  // Relative to the root, '/' separated.
+  FileLabels labels;
+};
+
+absl::StatusOr<std::vector<std::string>> ListFiles(const LoaderConfig& config) {
+  std::error_code ec;
+  if (!fs::is_directory(config.root, ec)) {
+    return absl::NotFoundError(absl::StrCat("data root '", config.root,
+                                            "' does not exist or is not a directory"));
+  }
+  std::vector<std::string> relative;
+  fs::recursive_directory_iterator it(
+      config.root,
+      fs::directory_options::follow_directory_symlink |
+          fs::directory_options::skip_permission_denied,
+      ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot list '", config.root, "': ", ec.message()));
+  }
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) {
+      LOG(WARNING) << "while listing " << config.root << ": " << ec.message();
+      ec.clear();
+      continue;
+    }
+    const std::string name = it->path().filename().string();
+    if (!absl::EndsWith(name, config.file_suffix)) continue;
+    if (!it->is_regular_file(ec)) continue;
+    relative.push_back(fs::relative(it->path(), config.root, ec).generic_string());
+  }
+  std::sort(relative.begin(), relative.end());
+  return relative;
+}
+
+// Assigns users/sessions by layout; nullopt (with `why`) when a file does not
+// belong to the dataset.
+std::optional<FileLabels> LabelsFor(const std::string& relative, const LoaderConfig& config,
+                                    const RE2* regex, std::string* why) {
+  FileLabels labels;
+  labels.session = relative;
+  if (regex != nullptr) {
+    const int groups = regex->NumberOfCapturingGroups();
+    std::vector<re2::StringPiece> pieces(groups + 1);
+    if (!regex->Match(relative, 0, relative.size(), RE2::ANCHOR_BOTH, pieces.data(),
+                      groups + 1)) {
+      *why = "does not match --user_regex";
+      return std::nullopt;
+    }
+    const auto& names = regex->NamedCapturingGroups();
+    if (auto it = names.find("user"); it != names.end()) {
+      labels.user = std::string(pieces[it->second].data(), pieces[it->second].size());
+    }
+    if (auto it = names.find("session"); it != names.end() && !pieces[it->second].empty()) {
+      labels.session = std::string(pieces[it->second].data(), pieces[it->second].size());
+    }
+    return labels;
+  }
+  const bool user_from_rows =
+      config.csv.user_column.is_index || !config.csv.user_column.name.empty();
+  if (user_from_rows) return labels;
+  const size_t slash = relative.find('/');
+  if (slash == std::string::npos) {
+    *why = "is not inside a user folder (layout ROOT/<user>/...; see --user_regex, "
+           "--user_column)";
+    return std::nullopt;
+  }
+  labels.user = relative.substr(0, slash);
+  return labels;
+}
+
+}  // namespace
+
+absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
+  const auto started = std::chrono::steady_clock::now();
+  std::unique_ptr<RE2> regex;
+  if (!config.path_regex.empty()) {
+    regex = std::make_unique<RE2>(config.path_regex, RE2::Quiet);
+    if (!regex->ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid --user_regex '", config.path_regex, "': ", regex->error()));
+    }
+    const bool user_from_rows =
+        config.csv.user_column.is_index || !config.csv.user_column.name.empty();
+    if (regex->NamedCapturingGroups().count("user") == 0 && !user_from_rows) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--user_regex '", config.path_regex, "' has no (?P<user>...) group"));
+    }
+  }
+  auto listed = ListFiles(config);
+  if (!listed.ok()) return listed.status();
+
+  LoadedData out;
+  out.stats.files_found = static_cast<int64_t>(listed->size());
+  std::vector<FileTask> tasks;
+  int64_t unmatched = 0;
+  for (const std::string& relative : *listed) {
+    std::string why;
+    std::optional<FileLabels> labels = LabelsFor(relative, config, regex.get(), &why);
+    if (!labels) {
+      ++unmatched;
+      out.skipped_files.push_back(absl::StrCat(relative, ": ", why));
+      continue;
+    }
+    tasks.push_back({(fs::path(config.root) / relative).string(), relative, *labels});
+  }
+  out.stats.files_skipped = unmatched;
+  if (unmatched > 0) {
+    LOG(WARNING) << unmatched << " of " << listed->size() << " files ignored, e.g. "
+                 << out.skipped_files.front();
+  }
+
+  // Parse in parallel; results are kept per file so the merge below runs in
+  // path order whatever the thread count.
+  std::vector<absl::StatusOr<CsvFileResult>> results(
+      tasks.size(), absl::UnknownError("not parsed"));
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  auto worker = [&] {
+    for (size_t i = next.fetch_add(1); i < tasks.size(); i = next.fetch_add(1)) {
+      if (config.strict && failed.load()) return;
+      results[i] = ParseCsvFile(tasks[i].path, config.csv, tasks[i].labels, config.strict,
+                                config.max_skipped_records);
+      if (!results[i].ok()) failed.store(true);
+    }
+  };
+  const int threads =
+      std::max(1, std::min<int>(config.threads, static_cast<int>(tasks.size())));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+
+  if (config.strict) {
+    // Files after a failure were not parsed (kUnknown); report the failure.
+    for (const auto& result : results) {
+      if (!result.ok() && result.status().code() != absl::StatusCode::kUnknown) {
+        return result.status();
+      }
+    }
+  }
+
+  // Merge.
+  std::string channels_from;
+  std::map<std::pair<std::string, std::string>, std::vector<float>> merged;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    absl::StatusOr<CsvFileResult>& result = results[i];
+    if (!result.ok()) {
+      const absl::StatusCode code = result.status().code();
+      // A missing or unknown column is a configuration error, not bad data.
+      if (code == absl::StatusCode::kInvalidArgument) return result.status();
+      LOG(WARNING) << "skipping file: " << result.status().message();
+      out.skipped_files.push_back(std::string(result.status().message()));
+      ++out.stats.files_skipped;
+      continue;
+    }
+    if (channels_from.empty()) {
+      out.dataset.channel_names = result->channel_names;
+      channels_from = tasks[i].relative;
+    } else if (result->channel_names != out.dataset.channel_names) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "files disagree on columns: ", channels_from, " has [",
+          absl::StrJoin(out.dataset.channel_names, ","), "], ", tasks[i].relative,
+          " has [", absl::StrJoin(result->channel_names, ","), "]; select with --columns"));
+    }
+    ++out.stats.files_loaded;
+    out.stats.bytes += result->bytes;
+    out.stats.rows_kept += result->rows_kept;
+    out.stats.rows_skipped += result->rows_skipped;
+    for (SkippedRow& row : result->skipped) {
+      if (static_cast<int64_t>(out.skipped_rows.size()) < config.max_skipped_records) {
+        out.skipped_rows.push_back(std::move(row));
+      }
+    }
+    for (RowGroup& group : result->groups) {
+      std::vector<float>& values = merged[{group.user, group.session}];
+      if (values.empty()) {
+        values = std::move(group.values);
+      } else {
+        values.insert(values.end(), group.values.begin(), group.values.end());
+      }
+    }
+    result = absl::CancelledError("merged");  // Frees the file's memory early.
+  }
+  if (merged.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no usable rows in any '*", config.file_suffix, "' file under '", config.root,
+        "' (", out.stats.files_found, " found, ", out.stats.files_skipped, " skipped",
+        out.skipped_files.empty() ? "" : absl::StrCat("; e.g. ", out.skipped_files[0]),
+        ")"));
+  }
+
+  // Name lists in natural order, then series sorted by (user, session).
+  std::vector<std::string> users, sessions;
+  for (const auto& [key, values] : merged) {
+    users.push_back(key.first);
+    sessions.push_back(key.second);
+  }
+  for (auto* names : {&users, &sessions}) {
+    std::sort(names->begin(), names->end(), NaturalLess);
+    names->erase(std::unique(names->begin(), names->end()), names->end());
+  }
+  auto id_of = [](const std::vector<std::string>& names, const std::string& name) {
+    return static_cast<int32_t>(
+        std::lower_bound(names.begin(), names.end(), name, NaturalLess) - names.begin());
+  };
+  for (auto& [key, values] : merged) {
+    Series series;
+    series.user = id_of(users, key.first);
+    series.session = id_of(sessions, key.second);
+    series.values = std::move(values);
+    out.dataset.series.push_back(std::move(series));
+  }
+  std::sort(out.dataset.series.begin(), out.dataset.series.end(),
+            [](const Series& a, const Series& b) {
+              return a.user != b.user ? a.user < b.user : a.session < b.session;
+            });
+  out.dataset.user_names = std::move(users);
+  out.dataset.session_names = std::move(sessions);
+  out.stats.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  for (int i = 0; i < std::min<int>(kLoggedSkippedRows, out.skipped_rows.size()); ++i) {
+    const SkippedRow& row = out.skipped_rows[i];
+    LOG(WARNING) << "skipped " << row.file << ":" << row.line << ": " << row.reason;
+  }
+  if (out.stats.rows_skipped > kLoggedSkippedRows) {
+    LOG(WARNING) << out.stats.rows_skipped << " rows skipped in all"
+                 << " (list them with --skip_report=FILE)";
+  }
+  if (out.dataset.user_names.size() < 2) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "need at least 2 users with usable rows under '", config.root, "', found ",
+        out.dataset.user_names.size(),
+        out.dataset.user_names.empty() ? "" : absl::StrCat(" (", out.dataset.user_names[0], ")"),
+        "; check the layout flags (--user_regex, --user_column)"));
+  }
+  return out;
+}
+
+absl::Status WriteSkipReport(const LoadedData& data, const std::string& path) {
+  std::ofstream out(path);
+  for (const std::string& file : data.skipped_files) out << file << "\n";
+  for (const SkippedRow& row : data.skipped_rows) {
+    out << row.file << ":" << row.line << ": " << row.reason << "\n";
+  }
+  out.close();
+  if (!out) return absl::UnavailableError(absl::StrCat("cannot write skip report ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace tripletstream
