@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/flags_usage.h"
 #include "common/digest.h"
 #include "probe/stream_probe.h"
 
@@ -141,6 +142,7 @@ int Run() {
 }  // namespace tripletstream
 
 int main(int argc, char** argv) {
+  tripletstream::ConfigureFlagsUsage();
   absl::SetProgramUsageMessage(
       "Pulls triplet batches from tripletstream servers and checks them.\n"
       "  tripletstream-probe --servers=HOST:PORT[,HOST:PORT...] --batches=N "

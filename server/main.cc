@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/flags_usage.h"
 #include "common/dataset_loader.h"
 #include "common/prepared_dataset.h"
 #include "server/data_server.h"
@@ -248,6 +249,7 @@ int Run() {
 }  // namespace tripletstream
 
 int main(int argc, char** argv) {
+  tripletstream::ConfigureFlagsUsage();
   absl::SetProgramUsageMessage(
       "Streams deterministic triplet batches of sensor windows over gRPC.\n"
       "  tripletstream-server --data=DIR [--port=50051] [--threads=1] ...\n"

@@ -1,1 +1,235 @@
-int x;
+#include "common/csv_parser.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include "tests/testing/temp_dir.h"
+
+namespace tripletstream {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+const FileLabels kLabels{"alice", "s1"};
+
+absl::StatusOr<CsvFileResult> Parse(const std::string& text, CsvOptions options = {},
+                                    bool strict = false) {
+  return ParseCsvBuffer(text, "f.csv", options, kLabels, strict, 1000);
+}
+
+std::vector<float> Values(const CsvFileResult& r) {
+  return r.groups.empty() ? std::vector<float>() : r.groups[0].values;
+}
+
+TEST(CsvParserTest, CommaWithHeader) {
+  auto r = Parse("a,b\n1,2\n3.5,-4e-1\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->channel_names, ElementsAre("a", "b"));
+  EXPECT_THAT(Values(*r), ElementsAre(1, 2, 3.5f, -0.4f));
+  EXPECT_EQ(r->rows_kept, 2);
+  ASSERT_EQ(r->groups.size(), 1u);
+  EXPECT_EQ(r->groups[0].user, "alice");
+  EXPECT_EQ(r->groups[0].session, "s1");
+}
+
+TEST(CsvParserTest, DetectsSemicolonTabAndSpaces) {
+  for (const std::string& text :
+       {std::string("a;b\n1;2\n"), std::string("a\tb\n1\t2\n"),
+        std::string("a   b\n  1  2\n"), std::string("a b\n1 \t 2\n")}) {
+    auto r = Parse(text);
+    ASSERT_TRUE(r.ok()) << r.status() << " for " << text;
+    EXPECT_THAT(r->channel_names, ElementsAre("a", "b")) << text;
+    EXPECT_THAT(Values(*r), ElementsAre(1, 2)) << text;
+  }
+}
+
+TEST(CsvParserTest, ExplicitDelimiterWins) {
+  CsvOptions options;
+  options.delimiter = Delimiter::kSemicolon;
+  options.columns = *ParseColumnList("a,b");
+  auto r = Parse("a;b\n3;4\n1,5;2\n", options);  // "1,5" is not a number here.
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(Values(*r), ElementsAre(3, 4));
+  ASSERT_EQ(r->skipped.size(), 1u);
+  EXPECT_EQ(r->skipped[0].reason, "field 1 (a) is not a number: '1,5'");
+}
+
+TEST(CsvParserTest, NoHeaderNamesColumnsByPosition) {
+  auto r = Parse("1,2,3\n4,5,6\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->channel_names, ElementsAre("c0", "c1", "c2"));
+  EXPECT_THAT(Values(*r), ElementsAre(1, 2, 3, 4, 5, 6));
+  CsvOptions options;
+  options.header = HeaderMode::kPresent;
+  auto forced = Parse("1,2\n3,4\n", options);
+  ASSERT_TRUE(forced.ok());
+  EXPECT_THAT(forced->channel_names, ElementsAre("1", "2"));
+  EXPECT_EQ(forced->rows_kept, 1);
+}
+
+TEST(CsvParserTest, ToleratesBomCrlfTrailingDelimiterAndBlankLines) {
+  auto r = Parse("\xEF\xBB\xBF" "a,b,\r\n1,2,\r\n\r\n3,4\r\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->channel_names, ElementsAre("a", "b"));
+  EXPECT_THAT(Values(*r), ElementsAre(1, 2, 3, 4));
+  EXPECT_EQ(r->rows_skipped, 0);
+}
+
+TEST(CsvParserTest, SkipsUnnamedIndexColumnByDefault) {
+  // pandas' to_csv writes an index column with an empty header cell.
+  auto r = Parse(",x,y\n0,1.5,2.5\n1,3.5,4.5\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->channel_names, ElementsAre("x", "y"));
+  EXPECT_THAT(Values(*r), ElementsAre(1.5f, 2.5f, 3.5f, 4.5f));
+}
+
+TEST(CsvParserTest, DefaultColumnsSkipNonNumericOnes) {
+  auto r = Parse("label,x\nwalk,1\nrun,2\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->channel_names, ElementsAre("x"));
+  EXPECT_THAT(Values(*r), ElementsAre(1, 2));
+}
+
+TEST(CsvParserTest, SelectsColumnsByNameAndPositionInGivenOrder) {
+  CsvOptions options;
+  options.columns = *ParseColumnList("z,#1");
+  auto r = Parse("x,y,z\n1,2,3\n4,5,6\n", options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->channel_names, ElementsAre("z", "y"));
+  EXPECT_THAT(Values(*r), ElementsAre(3, 2, 6, 5));
+  options.columns = *ParseColumnList("2,0");  // Bare integers, no header.
+  auto positional = Parse("1,2,3\n", options);
+  ASSERT_TRUE(positional.ok()) << positional.status();
+  EXPECT_THAT(Values(*positional), ElementsAre(3, 1));
+}
+
+TEST(CsvParserTest, MissingColumnNamesFileAndColumn) {
+  CsvOptions options;
+  options.columns = *ParseColumnList("x,gyro");
+  auto r = Parse("x,y\n1,2\n", options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("f.csv"));
+  EXPECT_THAT(r.status().message(), HasSubstr("'gyro' not found"));
+  EXPECT_THAT(r.status().message(), HasSubstr("columns are: x, y"));
+}
+
+TEST(CsvParserTest, SkipsMalformedRowsWithLineAndReason) {
+  const std::string text =
+      "a,b\n"        // 1
+      "1,2\n"        // 2
+      "3\n"          // 3: too few fields
+      "4,x5\n"       // 4: not a number
+      "5,nan\n"      // 5: NaN
+      "6,inf\n"      // 6: infinity
+      "7,8,9\n"      // 7: too many fields
+      "9,10\n";      // 8
+  auto r = Parse(text);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(Values(*r), ElementsAre(1, 2, 9, 10));
+  EXPECT_EQ(r->rows_kept, 2);
+  EXPECT_EQ(r->rows_skipped, 5);
+  ASSERT_EQ(r->skipped.size(), 5u);
+  EXPECT_EQ(r->skipped[0].line, 3);
+  EXPECT_EQ(r->skipped[0].reason, "expected 2 fields, got 1");
+  EXPECT_EQ(r->skipped[1].line, 4);
+  EXPECT_EQ(r->skipped[1].reason, "field 2 (b) is not a number: 'x5'");
+  EXPECT_EQ(r->skipped[2].line, 5);
+  EXPECT_THAT(r->skipped[2].reason, HasSubstr("non-finite value in field 2 (b)"));
+  EXPECT_EQ(r->skipped[3].line, 6);
+  EXPECT_EQ(r->skipped[4].line, 7);
+  EXPECT_EQ(r->skipped[4].reason, "expected 2 fields, got 3");
+  EXPECT_EQ(r->skipped[0].file, "f.csv");
+}
+
+TEST(CsvParserTest, SkipsOverlongLines) {
+  CsvOptions options;
+  options.max_line_bytes = 16;
+  auto r = Parse("a,b\n1,2\n" + std::string(10, '1') + "," + std::string(10, '2') + "\n",
+                 options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows_kept, 1);
+  ASSERT_EQ(r->skipped.size(), 1u);
+  EXPECT_EQ(r->skipped[0].line, 3);
+  EXPECT_EQ(r->skipped[0].reason, "line longer than 16 bytes");
+}
+
+TEST(CsvParserTest, StrictFailsOnFirstBadRowWithFileAndLine) {
+  auto r = Parse("a,b\n1,2\n3,oops\n4,5\n", {}, /*strict=*/true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("f.csv:3: field 2 (b) is not a number"));
+}
+
+TEST(CsvParserTest, EmptyAndRowlessFilesAreErrors) {
+  auto empty = Parse("");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_THAT(empty.status().message(), HasSubstr("empty file"));
+  auto blank = Parse("\n  \n");
+  EXPECT_FALSE(blank.ok());
+  auto header_only = Parse("a,b\n");
+  ASSERT_FALSE(header_only.ok());
+  EXPECT_THAT(header_only.status().message(), HasSubstr("no usable data rows"));
+  auto all_bad = Parse("a,b\n1\n2\n");
+  ASSERT_FALSE(all_bad.ok());
+  EXPECT_THAT(all_bad.status().message(), HasSubstr("2 malformed; first at line 2"));
+}
+
+TEST(CsvParserTest, UserAndSessionColumnsGroupRows) {
+  CsvOptions options;
+  options.user_column = *ParseColumnRef("subject");
+  options.session_column = *ParseColumnRef("activity");
+  options.columns = *ParseColumnList("x,y");
+  auto r = Parse(
+      "subject;activity;t;x;y;\n"
+      "7;walk;0;1;2;\n"
+      "7;walk;1;3;4;\n"
+      "\"8\";run;0;5;6;\n"
+      "7;walk;2;7;8;\n"
+      ";walk;3;9;9;\n",
+      options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->groups.size(), 2u);
+  EXPECT_EQ(r->groups[0].user, "7");
+  EXPECT_EQ(r->groups[0].session, "walk");
+  EXPECT_THAT(r->groups[0].values, ElementsAre(1, 2, 3, 4, 7, 8));
+  EXPECT_EQ(r->groups[1].user, "8");
+  EXPECT_THAT(r->groups[1].values, ElementsAre(5, 6));
+  ASSERT_EQ(r->skipped.size(), 1u);
+  EXPECT_EQ(r->skipped[0].reason, "empty user field");
+}
+
+TEST(CsvParserTest, ReadsFilesAndReportsUnreadableOnes) {
+  testing::TempDir dir;
+  std::string path = dir.WriteFile("a.csv", "a,b\n1,2\n");
+  auto r = ParseCsvFile(path, {}, kLabels, false, 10);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->bytes, 8);
+  auto missing = ParseCsvFile(dir.path() + "/nope.csv", {}, kLabels, false, 10);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("nope.csv"));
+  if (geteuid() != 0) {  // root reads anything.
+    chmod(path.c_str(), 0);
+    auto denied = ParseCsvFile(path, {}, kLabels, false, 10);
+    EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  }
+}
+
+TEST(CsvParserTest, ParsesFlagValues) {
+  EXPECT_EQ(*ParseDelimiter("tab"), Delimiter::kTab);
+  EXPECT_EQ(*ParseDelimiter(";"), Delimiter::kSemicolon);
+  EXPECT_EQ(*ParseDelimiter("space"), Delimiter::kWhitespace);
+  EXPECT_FALSE(ParseDelimiter("pipe").ok());
+  EXPECT_EQ(*ParseHeaderMode("no"), HeaderMode::kAbsent);
+  EXPECT_FALSE(ParseHeaderMode("maybe").ok());
+  EXPECT_TRUE(ParseColumnRef("#2")->is_index);
+  EXPECT_FALSE(ParseColumnRef("#x").ok());
+  EXPECT_FALSE(ParseColumnList("a,,b").ok());
+  EXPECT_TRUE(ParseColumnList("")->empty());
+}
+
+}  // namespace
+}  // namespace tripletstream
