@@ -29,6 +29,10 @@ absl::StatusOr<std::unique_ptr<DataServer>> DataServer::Start(
                            &server->port_);
   builder.RegisterService(&server->grpc_service_);
   builder.SetMaxSendMessageSize(-1);
+  // Without this gRPC sets SO_REUSEPORT, and two servers asking for port 0
+  // (or a stale one on a fixed port) can share a port and steal each other's
+  // connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(

@@ -78,21 +78,24 @@ class StreamReactor final : public grpc::ServerWriteReactor<Message> {
   void MaybeWrite() {
     Message* next = nullptr;
     bool finish = false;
+    bool cancelled = false;
     {
       absl::MutexLock lock(&mu_);
       if (in_flight_ != nullptr || finished_) return;
-      next = pipeline_->TryNext();
-      if (next != nullptr) {
+      if (cancelled_) {
+        // Producers are stopping; nothing more will be written.
+        finished_ = finish = cancelled = true;
+      } else if ((next = pipeline_->TryNext()) != nullptr) {
         in_flight_ = next;
       } else if (pipeline_->Exhausted()) {
-        finished_ = true;
-        finish = true;
+        finished_ = finish = true;
       }
     }
     if (next != nullptr) {
       this->StartWrite(next);
     } else if (finish) {
-      this->Finish(grpc::Status::OK);
+      this->Finish(cancelled ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled")
+                             : grpc::Status::OK);
     }
   }
 
@@ -116,8 +119,17 @@ class StreamReactor final : public grpc::ServerWriteReactor<Message> {
     MaybeWrite();
   }
 
+  // The client cancelled, the deadline passed or the server is shutting
+  // down. A write in flight ends in OnWriteDone(false), which finishes the
+  // call; otherwise finish here, since no producer will call MaybeWrite.
   void OnCancel() override {
-    if (pipeline_ != nullptr) pipeline_->Cancel();
+    if (pipeline_ == nullptr) return;  // Rejected: already finished.
+    pipeline_->Cancel();
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+    }
+    MaybeWrite();
   }
 
   void OnDone() override {
@@ -143,6 +155,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<Message> {
   absl::Mutex mu_;
   Message* in_flight_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace
