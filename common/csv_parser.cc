@@ -15,145 +15,24 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "fast_float/fast_float.h"
+#include "common/csv_scan.h"
 
 namespace tripletstream {
 namespace {
 
 constexpr absl::string_view kBom = "\xEF\xBB\xBF";
 
-bool IsBlank(char c) { return c == ' ' || c == '\t'; }
-
-absl::string_view Trim(absl::string_view s) {
-  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && (IsBlank(s.back()) || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-absl::string_view Unquote(absl::string_view s) {
-  s = Trim(s);
-  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') {
-    s.remove_prefix(1);
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-// Splits `line` into `fields` (reused, so no allocation once warm).
-void SplitLine(absl::string_view line, Delimiter delimiter,
-               std::vector<absl::string_view>* fields) {
-  fields->clear();
-  if (delimiter == Delimiter::kWhitespace) {
-    size_t i = 0;
-    const size_t n = line.size();
-    while (i < n) {
-      while (i < n && IsBlank(line[i])) ++i;
-      if (i >= n) break;
-      size_t start = i;
-      while (i < n && !IsBlank(line[i])) ++i;
-      fields->push_back(line.substr(start, i - start));
-    }
-    return;
-  }
-  const char sep = delimiter == Delimiter::kComma       ? ','
-                   : delimiter == Delimiter::kSemicolon ? ';'
-                                                        : '\t';
-  const char* p = line.data();
-  const char* end = p + line.size();
-  for (;;) {
-    const char* hit = static_cast<const char*>(std::memchr(p, sep, end - p));
-    if (hit == nullptr) {
-      fields->emplace_back(p, end - p);
-      return;
-    }
-    fields->emplace_back(p, hit - p);
-    p = hit + 1;
-  }
-}
-
-Delimiter DetectDelimiter(absl::string_view line) {
-  size_t commas = 0, semicolons = 0, tabs = 0;
-  for (char c : line) {
-    commas += c == ',';
-    semicolons += c == ';';
-    tabs += c == '\t';
-  }
-  if (commas == 0 && semicolons == 0 && tabs == 0) return Delimiter::kWhitespace;
-  if (commas >= semicolons && commas >= tabs) return Delimiter::kComma;
-  if (semicolons >= tabs) return Delimiter::kSemicolon;
-  return Delimiter::kTab;
-}
-
-// Parses a float at `*p` (an optional leading '+' allowed, which fast_float
-// rejects) and advances `*p` past it; false if no number starts there.
-inline bool ParseFloatAt(const char** p, const char* end, float* value) {
-  const char* first = *p;
-  if (first < end && *first == '+') {
-    ++first;
-    if (first < end && *first == '-') return false;
-  }
-  auto result = fast_float::from_chars(first, end, *value);
-  if (result.ec != std::errc()) return false;
-  *p = result.ptr;
-  return true;
-}
-
-// Parses the whole field as a float; false if anything else is in it.
-bool ParseFloat(absl::string_view field, float* value) {
-  field = Trim(field);
-  const char* first = field.data();
-  const char* last = first + field.size();
-  return ParseFloatAt(&first, last, value) && first == last;
-}
-
-bool LooksNumeric(absl::string_view field) {
-  float ignored;
-  return ParseFloat(field, &ignored);
-}
-
-// Iterates over lines, 1-based numbers, '\r' stripped.
-class LineReader {
- public:
-  explicit LineReader(absl::string_view text) : text_(text) {}
-  bool Next(absl::string_view* line) {
-    if (pos_ >= text_.size()) return false;
-    const char* start = text_.data() + pos_;
-    const void* hit = std::memchr(start, '\n', text_.size() - pos_);
-    size_t len = hit == nullptr ? text_.size() - pos_
-                                : static_cast<const char*>(hit) - start;
-    pos_ += len + 1;
-    ++number_;
-    *line = absl::string_view(start, len);
-    if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
-    return true;
-  }
-  int64_t number() const { return number_; }
-
- private:
-  absl::string_view text_;
-  size_t pos_ = 0;
-  int64_t number_ = 0;
-};
-
-// Upper bound of the number of lines, at memory speed: byte counters of up to
-// 255 bytes vectorize well.
-size_t CountLines(absl::string_view text) {
-  size_t lines = 1;
-  for (size_t i = 0; i < text.size(); i += 255) {
-    const size_t end = std::min(text.size(), i + 255);
-    uint8_t newlines = 0;
-    for (size_t k = i; k < end; ++k) newlines += text[k] == '\n';
-    lines += newlines;
-  }
-  return lines;
-}
-
-bool IsBlankLine(absl::string_view line) {
-  for (char c : line) {
-    if (!IsBlank(c)) return false;
-  }
-  return true;
-}
+using csv_internal::CountLines;
+using csv_internal::DetectDelimiter;
+using csv_internal::IsBlank;
+using csv_internal::IsBlankLine;
+using csv_internal::LineReader;
+using csv_internal::LooksNumeric;
+using csv_internal::ParseFloat;
+using csv_internal::ParseFloatAt;
+using csv_internal::SplitLine;
+using csv_internal::Trim;
+using csv_internal::Unquote;
 
 // Resolves a reference against the header names; -1 if absent.
 int Resolve(const ColumnRef& ref, const std::vector<std::string>& names, bool has_header) {
@@ -309,15 +188,18 @@ class FileParser {
     }
   }
 
-  // Enables ParseRowFast for single-character delimiters when no column is
-  // selected twice.
+  // Enables ParseRowFast for single-character delimiters when each column
+  // has at most one role (value slot, user or session).
   void PlanFastPath() {
     if (delimiter_ == Delimiter::kWhitespace) return;
-    sep_ = delimiter_ == Delimiter::kComma ? ',' : delimiter_ == Delimiter::kSemicolon ? ';' : '\t';
+    sep_ = delimiter_ == Delimiter::kComma       ? ','
+           : delimiter_ == Delimiter::kSemicolon ? ';'
+                                                 : '\t';
     slot_of_column_.assign(num_fields_, -1);
     for (size_t i = 0; i < value_columns_.size(); ++i) {
-      if (slot_of_column_[value_columns_[i]] >= 0) return;
-      slot_of_column_[value_columns_[i]] = static_cast<int>(i);
+      const int col = value_columns_[i];
+      if (slot_of_column_[col] >= 0 || col == user_col_ || col == session_col_) return;
+      slot_of_column_[col] = static_cast<int>(i);
     }
     fast_ = true;
   }

@@ -54,7 +54,8 @@ absl::StatusOr<std::vector<std::string>> ListFiles(const LoaderConfig& config) {
     const std::string name = it->path().filename().string();
     if (!absl::EndsWith(name, config.file_suffix)) continue;
     if (!it->is_regular_file(ec)) continue;
-    relative.push_back(fs::relative(it->path(), config.root, ec).generic_string());
+    // Lexical: a symlinked folder keeps its name under the root.
+    relative.push_back(it->path().lexically_relative(config.root).generic_string());
   }
   std::sort(relative.begin(), relative.end());
   return relative;
@@ -138,17 +139,28 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
   }
 
   // Parse in parallel; results are kept per file so the merge below runs in
-  // path order whatever the thread count.
+  // path order whatever the thread count. A fatal result (any failure under
+  // strict, a configuration error otherwise) stops the files after it, but
+  // every file before it is still parsed, so the error reported is the first
+  // in path order.
+  auto fatal = [&config](const absl::StatusOr<CsvFileResult>& result) {
+    return !result.ok() &&
+           (config.strict || result.status().code() == absl::StatusCode::kInvalidArgument);
+  };
   std::vector<absl::StatusOr<CsvFileResult>> results(
       tasks.size(), absl::UnknownError("not parsed"));
   std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
+  std::atomic<size_t> first_fatal{tasks.size()};
   auto worker = [&] {
     for (size_t i = next.fetch_add(1); i < tasks.size(); i = next.fetch_add(1)) {
-      if (config.strict && failed.load()) return;
+      if (i > first_fatal.load()) return;
       results[i] = ParseCsvFile(tasks[i].path, config.csv, tasks[i].labels, config.strict,
                                 config.max_skipped_records);
-      if (!results[i].ok()) failed.store(true);
+      if (fatal(results[i])) {
+        size_t seen = first_fatal.load();
+        while (i < seen && !first_fatal.compare_exchange_weak(seen, i)) {
+        }
+      }
     }
   };
   const int threads =
@@ -157,15 +169,7 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
   for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
   for (std::thread& t : pool) t.join();
-
-  if (config.strict) {
-    // Files after a failure were not parsed (kUnknown); report the failure.
-    for (const auto& result : results) {
-      if (!result.ok() && result.status().code() != absl::StatusCode::kUnknown) {
-        return result.status();
-      }
-    }
-  }
+  if (first_fatal.load() < tasks.size()) return results[first_fatal.load()].status();
 
   // Merge.
   std::string channels_from;
@@ -173,9 +177,6 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
   for (size_t i = 0; i < tasks.size(); ++i) {
     absl::StatusOr<CsvFileResult>& result = results[i];
     if (!result.ok()) {
-      const absl::StatusCode code = result.status().code();
-      // A missing or unknown column is a configuration error, not bad data.
-      if (code == absl::StatusCode::kInvalidArgument) return result.status();
       LOG(WARNING) << "skipping file: " << result.status().message();
       out.skipped_files.push_back(std::string(result.status().message()));
       ++out.stats.files_skipped;
@@ -247,6 +248,14 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
   out.stats.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
+  const LoadStats& stats = out.stats;
+  LOG(INFO) << "loaded " << out.dataset.user_names.size() << " users, "
+            << out.dataset.session_names.size() << " sessions, " << out.dataset.series.size()
+            << " series, " << out.dataset.channels() << " channels, " << stats.rows_kept
+            << " rows from " << stats.files_loaded << " of " << stats.files_found << " files ("
+            << stats.bytes / 1e6 << " MB) in " << stats.seconds << " s (" << stats.mb_per_s()
+            << " MB/s, " << threads << " threads); skipped " << stats.rows_skipped
+            << " rows and " << stats.files_skipped << " files";
   for (int i = 0; i < std::min<int>(kLoggedSkippedRows, out.skipped_rows.size()); ++i) {
     const SkippedRow& row = out.skipped_rows[i];
     LOG(WARNING) << "skipped " << row.file << ":" << row.line << ": " << row.reason;

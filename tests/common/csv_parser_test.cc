@@ -218,6 +218,131 @@ TEST(CsvParserTest, ReadsFilesAndReportsUnreadableOnes) {
   }
 }
 
+// Each delimiter takes the same row checks, with the same reasons and lines.
+TEST(CsvParserTest, EveryDelimiterReportsTheSameBadRows) {
+  for (const std::string d : {",", ";", "\t", " "}) {
+    const std::string text = "a" + d + "b" + d + "c\n" +  // 1
+                             "1" + d + "2" + d + "3\n" +  // 2
+                             "4" + d + "x" + d + "6\n" +  // 3: not a number
+                             "7" + d + "8\n" +            // 4: too few fields
+                             "9" + d + "nan" + d + "1\n" +  // 5: NaN
+                             "10" + d + "11" + d + "12\n";  // 6
+    auto r = Parse(text);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_THAT(r->channel_names, ElementsAre("a", "b", "c")) << "'" << d << "'";
+    EXPECT_THAT(Values(*r), ElementsAre(1, 2, 3, 10, 11, 12)) << "'" << d << "'";
+    ASSERT_EQ(r->skipped.size(), 3u) << "'" << d << "'";
+    EXPECT_EQ(r->skipped[0].line, 3);
+    EXPECT_EQ(r->skipped[0].reason, "field 2 (b) is not a number: 'x'");
+    EXPECT_EQ(r->skipped[1].line, 4);
+    EXPECT_EQ(r->skipped[1].reason, "expected 3 fields, got 2");
+    EXPECT_EQ(r->skipped[2].line, 5);
+    EXPECT_EQ(r->skipped[2].reason, "non-finite value in field 2 (b)");
+  }
+}
+
+TEST(CsvParserTest, AcceptsPaddedFieldsSignsAndExponents) {
+  auto comma = Parse("a, b\n 1 , +2.5\n-3,\t4e2 \n.5,-0\n");
+  ASSERT_TRUE(comma.ok()) << comma.status();
+  EXPECT_THAT(Values(*comma), ElementsAre(1, 2.5f, -3, 400, 0.5f, 0));
+  EXPECT_EQ(comma->rows_skipped, 0);
+  auto tab = Parse("a\tb\n 1 \t +2 \n");
+  ASSERT_TRUE(tab.ok()) << tab.status();
+  EXPECT_THAT(Values(*tab), ElementsAre(1, 2));
+  auto signs = Parse("a,b\n+-1,2\n1.5e,2\n1.2.3,2\n--1,2\n5,6\n");
+  ASSERT_TRUE(signs.ok()) << signs.status();
+  EXPECT_THAT(Values(*signs), ElementsAre(5, 6));
+  ASSERT_EQ(signs->skipped.size(), 4u);
+  EXPECT_EQ(signs->skipped[0].reason, "field 1 (a) is not a number: '+-1'");
+  EXPECT_EQ(signs->skipped[1].reason, "field 1 (a) is not a number: '1.5e'");
+  EXPECT_EQ(signs->skipped[2].reason, "field 1 (a) is not a number: '1.2.3'");
+  EXPECT_EQ(signs->skipped[3].reason, "field 1 (a) is not a number: '--1'");
+}
+
+TEST(CsvParserTest, TrailingDelimiterOnlyOnce) {
+  auto r = Parse("a,b\n1,2, \n3,4,,\n5,6,7\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(Values(*r), ElementsAre(1, 2));
+  ASSERT_EQ(r->skipped.size(), 2u);
+  EXPECT_EQ(r->skipped[0].reason, "expected 2 fields, got 4");
+  EXPECT_EQ(r->skipped[1].reason, "expected 2 fields, got 3");
+}
+
+TEST(CsvParserTest, HeaderlessFileWithTrailingDelimiterAndBom) {
+  auto r = Parse("\xEF\xBB\xBF" "1,2,\r\n3,4,\r\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->channel_names, ElementsAre("c0", "c1"));
+  EXPECT_THAT(Values(*r), ElementsAre(1, 2, 3, 4));
+}
+
+TEST(CsvParserTest, BlankLinesAreNotSkippedRowsButKeepLineNumbers) {
+  auto r = Parse("a,b\n\n1,2\n   \n\r\nx,1\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows_kept, 1);
+  EXPECT_EQ(r->rows_skipped, 1);
+  ASSERT_EQ(r->skipped.size(), 1u);
+  EXPECT_EQ(r->skipped[0].line, 6);
+}
+
+TEST(CsvParserTest, QuotedHeaderNamesAreUnquoted) {
+  auto r = Parse("\"a\";\"b\"\n1;2\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->channel_names, ElementsAre("a", "b"));
+}
+
+TEST(CsvParserTest, BareIntegerIsAHeaderNameFirstThenAPosition) {
+  CsvOptions options;
+  options.columns = *ParseColumnList("3,2,#0");
+  auto r = Parse("3,a,b,c\n10,11,12,13\n", options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->channel_names, ElementsAre("3", "b", "3"));  // "3" names column 0.
+  EXPECT_THAT(Values(*r), ElementsAre(10, 12, 10));
+}
+
+TEST(CsvParserTest, UnnamedIndexColumnCanBeSelectedByPosition) {
+  CsvOptions options;
+  options.columns = *ParseColumnList("#0,x");
+  auto r = Parse(",x\n7,1\n8,2\n", options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(Values(*r), ElementsAre(7, 1, 8, 2));
+}
+
+TEST(CsvParserTest, InterleavedUsersInOneFileKeepFirstAppearanceOrder) {
+  CsvOptions options;
+  options.user_column = *ParseColumnRef("#0");
+  auto r = Parse("u,x\nb,1\na,2\n b ,3\n\"a\",4\nc,5\n", options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->channel_names, ElementsAre("x"));
+  ASSERT_EQ(r->groups.size(), 3u);
+  EXPECT_EQ(r->groups[0].user, "b");
+  EXPECT_THAT(r->groups[0].values, ElementsAre(1, 3));
+  EXPECT_EQ(r->groups[1].user, "a");
+  EXPECT_THAT(r->groups[1].values, ElementsAre(2, 4));
+  EXPECT_EQ(r->groups[2].user, "c");
+  for (const RowGroup& g : r->groups) EXPECT_EQ(g.session, "s1");  // From labels.
+}
+
+TEST(CsvParserTest, MissingUserColumnListsColumns) {
+  CsvOptions options;
+  options.user_column = *ParseColumnRef("subject");
+  auto r = Parse("a,b\n1,2\n", options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("f.csv: user column 'subject' not found"));
+  EXPECT_THAT(r.status().message(), HasSubstr("a, b"));
+}
+
+TEST(CsvParserTest, StrictFailsOnOverlongAndShortRows) {
+  CsvOptions options;
+  options.max_line_bytes = 8;
+  auto overlong = Parse("a,b\n1,2\n123456,7\n", options, /*strict=*/true);
+  ASSERT_FALSE(overlong.ok());
+  EXPECT_EQ(overlong.status().message(), "f.csv:3: line longer than 8 bytes");
+  auto short_row = Parse("a,b\n\n1\n", {}, /*strict=*/true);
+  ASSERT_FALSE(short_row.ok());
+  EXPECT_EQ(short_row.status().message(), "f.csv:3: expected 2 fields, got 1");
+}
+
 TEST(CsvParserTest, ParsesFlagValues) {
   EXPECT_EQ(*ParseDelimiter("tab"), Delimiter::kTab);
   EXPECT_EQ(*ParseDelimiter(";"), Delimiter::kSemicolon);
