@@ -114,7 +114,9 @@ class FileParser {
       first_data = line;
       first_data_line = reader.number();
     }
-    if (absl::Status s = SelectColumns(names, header, first_data); !s.ok()) return s;
+    if (absl::Status s = SelectColumns(names, header, first_data, reader); !s.ok()) {
+      return s;
+    }
     num_fields_ = names.size();
     row_.resize(value_columns_.size());
     PlanFastPath();
@@ -137,8 +139,37 @@ class FileParser {
   }
 
  private:
+  // Keeps the `candidates` that are numeric in at least half of the first
+  // kSampleRows data rows with `num_fields` fields (all of them when there is
+  // no such row), so one malformed row does not change which columns a file
+  // yields. `first` is the first data row, `rest` reads the lines after it.
+  std::vector<int> NumericColumns(absl::string_view first, LineReader rest,
+                                  size_t num_fields, const std::vector<int>& candidates) {
+    constexpr int kSampleRows = 64;
+    std::vector<absl::string_view> fields;
+    std::vector<int> numeric(candidates.size(), 0);
+    int rows = 0;
+    for (absl::string_view line = first; rows < kSampleRows && !line.empty();) {
+      SplitLine(line, delimiter_, &fields);
+      if (fields.size() == num_fields + 1 && Trim(fields.back()).empty()) fields.pop_back();
+      if (fields.size() == num_fields) {
+        ++rows;
+        for (size_t i = 0; i < candidates.size(); ++i) {
+          numeric[i] += LooksNumeric(fields[candidates[i]]);
+        }
+      }
+      line = absl::string_view();
+      while (rest.Next(&line) && IsBlankLine(line)) line = absl::string_view();
+    }
+    std::vector<int> kept;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (2 * numeric[i] >= rows) kept.push_back(candidates[i]);
+    }
+    return kept;
+  }
+
   absl::Status SelectColumns(const std::vector<std::string>& names, bool header,
-                             absl::string_view first_data) {
+                             absl::string_view first_data, const LineReader& rest) {
     auto missing = [&](const ColumnRef& ref, const char* what) {
       return absl::InvalidArgumentError(absl::StrCat(
           path_, ": ", what, " column ", Describe(ref), " not found; columns are: ",
@@ -159,17 +190,17 @@ class FileParser {
         value_columns_.push_back(col);
       }
     } else {
-      std::vector<absl::string_view> first;
-      SplitLine(first_data, delimiter_, &first);
+      std::vector<int> candidates;
       for (size_t i = 0; i < names.size(); ++i) {
         const int col = static_cast<int>(i);
         if (col == user_col_ || col == session_col_) continue;
         if (header && names[i].empty()) continue;  // e.g. a pandas index column
-        if (!first_data.empty() && (i >= first.size() || !LooksNumeric(first[i]))) continue;
-        value_columns_.push_back(col);
+        candidates.push_back(col);
       }
+      value_columns_ = NumericColumns(first_data, rest, names.size(), candidates);
       if (value_columns_.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(
+        // Bad data rather than a bad configuration: the loader skips the file.
+        return absl::FailedPreconditionError(absl::StrCat(
             path_, ": no numeric value columns found; name them with --columns"));
       }
     }

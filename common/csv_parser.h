@@ -45,7 +45,8 @@ struct CsvOptions {
   HeaderMode header = HeaderMode::kAuto;
   // Value columns, in output channel order. Empty: every column except the
   // user and session columns and columns with an empty header name (a pandas
-  // index column) whose first data row is numeric.
+  // index column) that is numeric in at least half of the first 64 data rows
+  // having the header's field count.
   std::vector<ColumnRef> columns;
   // Column holding the user of each row (layout c); unset when name empty
   // and index < 0.
@@ -89,8 +90,8 @@ struct FileLabels {
 // NaN or infinity, over-long line) are skipped and recorded; with `strict`
 // the first one fails the call with INVALID_ARGUMENT naming file:line.
 // Errors: NOT_FOUND / PERMISSION_DENIED for unreadable files,
-// FAILED_PRECONDITION for an empty file (no data rows), INVALID_ARGUMENT for
-// a missing column.
+// FAILED_PRECONDITION for a file without usable data rows (or, with default
+// columns, without a numeric column), INVALID_ARGUMENT for a missing column.
 absl::StatusOr<CsvFileResult> ParseCsvFile(const std::string& path,
                                            const CsvOptions& options,
                                            const FileLabels& labels,

@@ -36,7 +36,7 @@ inline absl::string_view Unquote(absl::string_view s) {
 
 // Splits `line` into `fields` (reused, so no allocation once warm).
 inline void SplitLine(absl::string_view line, Delimiter delimiter,
-               std::vector<absl::string_view>* fields) {
+                      std::vector<absl::string_view>* fields) {
   fields->clear();
   if (delimiter == Delimiter::kWhitespace) {
     size_t i = 0;
@@ -114,8 +114,7 @@ class LineReader {
     if (pos_ >= text_.size()) return false;
     const char* start = text_.data() + pos_;
     const void* hit = std::memchr(start, '\n', text_.size() - pos_);
-    size_t len = hit == nullptr ? text_.size() - pos_
-                                : static_cast<const char*>(hit) - start;
+    size_t len = hit == nullptr ? text_.size() - pos_ : static_cast<const char*>(hit) - start;
     pos_ += len + 1;
     ++number_;
     *line = absl::string_view(start, len);

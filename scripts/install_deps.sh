@@ -9,6 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libconcurrentqueue-dev libgoogle-glog-dev libgflags-dev
   libfast-float-dev libre2-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libtorch-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-torch python3-pandas python3-numpy hyperfine)

@@ -93,6 +93,16 @@ TEST(CsvParserTest, DefaultColumnsSkipNonNumericOnes) {
   EXPECT_THAT(Values(*r), ElementsAre(1, 2));
 }
 
+TEST(CsvParserTest, MalformedFirstRowDoesNotChangeDefaultColumns) {
+  auto r = Parse("label,x,y\n1\nwalk,oops,2\nrun,3,4\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->channel_names, ElementsAre("x", "y"));
+  EXPECT_THAT(Values(*r), ElementsAre(3, 4));
+  ASSERT_EQ(r->skipped.size(), 2u);
+  EXPECT_EQ(r->skipped[0].reason, "expected 3 fields, got 1");
+  EXPECT_EQ(r->skipped[1].reason, "field 2 (x) is not a number: 'oops'");
+}
+
 TEST(CsvParserTest, SelectsColumnsByNameAndPositionInGivenOrder) {
   CsvOptions options;
   options.columns = *ParseColumnList("z,#1");
@@ -249,7 +259,9 @@ TEST(CsvParserTest, AcceptsPaddedFieldsSignsAndExponents) {
   auto tab = Parse("a\tb\n 1 \t +2 \n");
   ASSERT_TRUE(tab.ok()) << tab.status();
   EXPECT_THAT(Values(*tab), ElementsAre(1, 2));
-  auto signs = Parse("a,b\n+-1,2\n1.5e,2\n1.2.3,2\n--1,2\n5,6\n");
+  CsvOptions both;
+  both.columns = *ParseColumnList("a,b");
+  auto signs = Parse("a,b\n+-1,2\n1.5e,2\n1.2.3,2\n--1,2\n5,6\n", both);
   ASSERT_TRUE(signs.ok()) << signs.status();
   EXPECT_THAT(Values(*signs), ElementsAre(5, 6));
   ASSERT_EQ(signs->skipped.size(), 4u);
@@ -335,7 +347,7 @@ TEST(CsvParserTest, MissingUserColumnListsColumns) {
 TEST(CsvParserTest, StrictFailsOnOverlongAndShortRows) {
   CsvOptions options;
   options.max_line_bytes = 8;
-  auto overlong = Parse("a,b\n1,2\n123456,7\n", options, /*strict=*/true);
+  auto overlong = Parse("a,b\n1,2\n123456,78\n", options, /*strict=*/true);
   ASSERT_FALSE(overlong.ok());
   EXPECT_EQ(overlong.status().message(), "f.csv:3: line longer than 8 bytes");
   auto short_row = Parse("a,b\n\n1\n", {}, /*strict=*/true);

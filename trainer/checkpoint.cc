@@ -1,0 +1,127 @@
+#include "trainer/checkpoint.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace tripletstream {
+namespace {
+
+torch::Tensor FloatTensor(const std::vector<float>& v) {
+  return torch::tensor(v.empty() ? std::vector<float>{} : v, torch::kFloat32);
+}
+
+std::vector<float> FloatVector(const torch::Tensor& t) {
+  torch::Tensor c = t.contiguous().to(torch::kFloat32);
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+void WriteMeta(torch::serialize::OutputArchive& archive, const CheckpointMeta& m) {
+  archive.write("meta.model_config", c10::IValue(m.model_config));
+  archive.write("meta.fingerprint", c10::IValue(m.fingerprint));
+  archive.write("meta.loss_config", c10::IValue(m.loss_config));
+  archive.write("meta.channel_names", c10::IValue(absl::StrJoin(m.channel_names, "\n")));
+  archive.write("meta.seed", c10::IValue(static_cast<int64_t>(m.seed)));
+  archive.write("meta.step", c10::IValue(m.step));
+  archive.write("meta.epoch", c10::IValue(m.epoch));
+  archive.write("meta.next_index", c10::IValue(m.next_index));
+  archive.write("meta.window_length", c10::IValue(m.window_length));
+  archive.write("meta.eer_threshold", c10::IValue(m.eer_threshold));
+  archive.write("meta.norm_mean", FloatTensor(m.norm_mean));
+  archive.write("meta.norm_std", FloatTensor(m.norm_std));
+}
+
+CheckpointMeta ReadMeta(torch::serialize::InputArchive& archive) {
+  CheckpointMeta m;
+  c10::IValue v;
+  archive.read("meta.model_config", v);
+  m.model_config = v.toStringRef();
+  archive.read("meta.fingerprint", v);
+  m.fingerprint = v.toStringRef();
+  archive.read("meta.loss_config", v);
+  m.loss_config = v.toStringRef();
+  archive.read("meta.channel_names", v);
+  m.channel_names = absl::StrSplit(v.toStringRef(), '\n', absl::SkipEmpty());
+  archive.read("meta.seed", v);
+  m.seed = static_cast<uint64_t>(v.toInt());
+  archive.read("meta.step", v);
+  m.step = v.toInt();
+  archive.read("meta.epoch", v);
+  m.epoch = v.toInt();
+  archive.read("meta.next_index", v);
+  m.next_index = v.toInt();
+  archive.read("meta.window_length", v);
+  m.window_length = v.toInt();
+  archive.read("meta.eer_threshold", v);
+  m.eer_threshold = v.toDouble();
+  torch::Tensor t;
+  archive.read("meta.norm_mean", t);
+  m.norm_mean = FloatVector(t);
+  archive.read("meta.norm_std", t);
+  m.norm_std = FloatVector(t);
+  return m;
+}
+
+}  // namespace
+
+absl::Status SaveCheckpoint(const std::string& path, Tcn& model,
+                            torch::optim::Optimizer& optimizer, const CheckpointMeta& meta) {
+  const std::string temporary = path + ".tmp";
+  try {
+    torch::serialize::OutputArchive archive;
+    torch::serialize::OutputArchive model_archive, optimizer_archive;
+    model->save(model_archive);
+    optimizer.save(optimizer_archive);
+    archive.write("model", model_archive);
+    archive.write("optimizer", optimizer_archive);
+    archive.write("rng_state", at::detail::getDefaultCPUGenerator().get_state());
+    WriteMeta(archive, meta);
+    archive.save_to(temporary);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot write checkpoint ", temporary, ": ",
+                                            e.what_without_backtrace()));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", temporary, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CheckpointMeta> ReadCheckpointMeta(const std::string& path) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    return ReadMeta(archive);
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(
+        absl::StrCat("cannot read checkpoint ", path, ": ", e.what_without_backtrace()));
+  }
+}
+
+absl::Status LoadCheckpoint(const std::string& path, Tcn& model,
+                            torch::optim::Optimizer* optimizer) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    model->load(model_archive);
+    if (optimizer != nullptr) {
+      torch::serialize::InputArchive optimizer_archive;
+      archive.read("optimizer", optimizer_archive);
+      optimizer->load(optimizer_archive);
+      torch::Tensor rng;
+      archive.read("rng_state", rng);
+      at::Generator generator = at::detail::getDefaultCPUGenerator();
+      generator.set_state(rng);
+    }
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(
+        absl::StrCat("cannot load checkpoint ", path, ": ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tripletstream

@@ -1,0 +1,45 @@
+#ifndef TRIPLETSTREAM_TRAINER_CHECKPOINT_H_
+#define TRIPLETSTREAM_TRAINER_CHECKPOINT_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "trainer/tcn.h"
+
+namespace tripletstream {
+
+// What a checkpoint holds besides the weights: enough to resume the exact
+// batch sequence and to preprocess raw CSVs like the server did.
+struct CheckpointMeta {
+  std::string model_config;  // TcnOptions::ToString().
+  std::string fingerprint;   // Dataset fingerprint (16 hex digits).
+  std::string loss_config;   // Loss, margin, sampling: part of the run identity.
+  uint64_t seed = 0;
+  int64_t step = 0;          // Optimizer steps taken.
+  int64_t epoch = 0;         // Data position: epoch and next batch index.
+  int64_t next_index = 0;
+  int64_t window_length = 0;
+  std::vector<std::string> channel_names;
+  std::vector<float> norm_mean, norm_std;
+  double eer_threshold = 0;  // Accept threshold chosen at the EER on evaluation.
+};
+
+// Writes model, optimizer, CPU RNG state and meta to `path` atomically
+// (temporary file + rename).
+absl::Status SaveCheckpoint(const std::string& path, Tcn& model, torch::optim::Optimizer& optimizer,
+                            const CheckpointMeta& meta);
+
+// Reads meta only.
+absl::StatusOr<CheckpointMeta> ReadCheckpointMeta(const std::string& path);
+
+// Restores weights (and, when given, the optimizer and the CPU RNG state).
+absl::Status LoadCheckpoint(const std::string& path, Tcn& model,
+                            torch::optim::Optimizer* optimizer);
+
+}  // namespace tripletstream
+
+#endif  // TRIPLETSTREAM_TRAINER_CHECKPOINT_H_

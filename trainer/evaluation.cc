@@ -1,0 +1,114 @@
+#include "trainer/evaluation.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/digest.h"
+#include "tripletstream/v1/tripletstream.grpc.pb.h"
+
+namespace tripletstream {
+
+absl::StatusOr<WindowSet> FetchWindows(const std::string& server, v1::Split split,
+                                       const std::string& fingerprint) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  auto stub = v1::TripletStream::NewStub(
+      grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext context;
+  v1::StreamWindowsRequest request;
+  request.set_split(split);
+  request.set_batch_size(256);
+  request.set_expected_fingerprint(fingerprint);
+  auto reader = stub->StreamWindows(&context, request);
+  WindowSet set;
+  v1::WindowBatch batch;
+  while (reader->Read(&batch)) {
+    if (PayloadDigest(batch.data().data(), batch.data().size(), batch.user_labels().data(),
+                      batch.user_labels_size()) != batch.digest() ||
+        batch.first_window() != set.size()) {
+      context.TryCancel();
+      return absl::DataLossError(absl::StrCat(server, ": bad window batch at ",
+                                              batch.first_window()));
+    }
+    set.length = batch.shape(1);
+    set.channels = batch.shape(2);
+    const float* data = reinterpret_cast<const float*>(batch.data().data());
+    set.values.insert(set.values.end(), data, data + batch.data().size() / sizeof(float));
+    set.users.insert(set.users.end(), batch.user_labels().begin(), batch.user_labels().end());
+    set.sessions.insert(set.sessions.end(), batch.session_labels().begin(),
+                        batch.session_labels().end());
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        absl::StrCat(server, ": StreamWindows: ", status.error_message()));
+  }
+  return set;
+}
+
+std::vector<float> Embed(Tcn& model, const torch::Device& device, const WindowSet& windows) {
+  const bool was_training = model->is_training();
+  model->eval();
+  torch::NoGradGuard no_grad;
+  std::vector<float> out;
+  const int64_t chunk = 512;
+  const int64_t per_window = windows.length * windows.channels;
+  for (int64_t first = 0; first < windows.size(); first += chunk) {
+    const int64_t n = std::min(chunk, windows.size() - first);
+    torch::Tensor x = torch::from_blob(const_cast<float*>(windows.values.data()) +
+                                           first * per_window,
+                                       {n, windows.length, windows.channels}, torch::kFloat32)
+                          .to(device);
+    torch::Tensor e = model->forward(x).to(torch::kCPU).contiguous();
+    out.insert(out.end(), e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
+  }
+  model->train(was_training);
+  return out;
+}
+
+EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& test,
+                    const WindowSet& train, const WindowSet& holdout) {
+  EvalReport report;
+  const int dim = static_cast<int>(model->options().embedding);
+  if (test.size() > 0) {
+    std::vector<float> embeddings = Embed(model, device, test);
+    // Sessions of each user, in id order; the first half enroll.
+    std::map<int32_t, std::set<int32_t>> sessions;
+    std::map<int32_t, int64_t> windows_of_user, seen_of_user;
+    for (int64_t i = 0; i < test.size(); ++i) {
+      sessions[test.users[i]].insert(test.sessions[i]);
+      ++windows_of_user[test.users[i]];
+    }
+    std::vector<float> enroll, probe;
+    std::vector<int32_t> enroll_users, probe_users;
+    for (int64_t i = 0; i < test.size(); ++i) {
+      const int32_t user = test.users[i];
+      const std::set<int32_t>& own = sessions[user];
+      bool enrolls;
+      if (own.size() == 1) {
+        enrolls = seen_of_user[user]++ < windows_of_user[user] / 2;
+      } else {
+        const size_t rank = std::distance(own.begin(), own.find(test.sessions[i]));
+        enrolls = rank < (own.size() + 1) / 2;
+      }
+      auto& target = enrolls ? enroll : probe;
+      target.insert(target.end(), embeddings.begin() + i * dim,
+                    embeddings.begin() + (i + 1) * dim);
+      (enrolls ? enroll_users : probe_users).push_back(user);
+    }
+    report.open_set = EvaluateVerification(enroll, enroll_users, probe, probe_users, dim);
+    report.has_open_set = report.open_set.probes > 0 && report.open_set.users > 1;
+  }
+  if (holdout.size() > 0 && train.size() > 0) {
+    std::vector<float> enroll = Embed(model, device, train);
+    std::vector<float> probe = Embed(model, device, holdout);
+    report.cross_session = EvaluateVerification(enroll, train.users, probe, holdout.users, dim);
+    report.has_cross_session = report.cross_session.probes > 0;
+  }
+  return report;
+}
+
+}  // namespace tripletstream

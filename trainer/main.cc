@@ -1,0 +1,140 @@
+// tripletstream-trainer: trains a TCN embedding with triplet loss on batches
+// streamed from tripletstream data servers.
+//   tripletstream-trainer train --servers=HOST:PORT[,...] --device=cpu ...
+#include <glog/logging.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_split.h"
+#include "common/flags_usage.h"
+#include "trainer/training.h"
+
+ABSL_FLAG(std::string, servers, "127.0.0.1:50051", "Comma separated data servers.");
+ABSL_FLAG(std::string, device, "cpu", "cpu or cuda.");
+ABSL_FLAG(std::string, checkpoint_dir, "", "Folder for checkpoint.pt (empty: none).");
+ABSL_FLAG(bool, resume, false, "Continue from checkpoint_dir/checkpoint.pt if present.");
+ABSL_FLAG(int64_t, steps, 1000, "Total optimizer steps (a resumed run counts earlier ones).");
+ABSL_FLAG(double, minutes, 0, "Wall-clock budget in minutes; 0 = steps only.");
+ABSL_FLAG(std::string, loss, "triplet", "triplet, batch_hard or batch_all (the last two "
+          "ask the servers for P x K batches).");
+ABSL_FLAG(int, batch_size, 64, "Triplets per batch (loss=triplet).");
+ABSL_FLAG(int, p, 16, "Users per P x K batch.");
+ABSL_FLAG(int, k, 4, "Windows per user in a P x K batch.");
+ABSL_FLAG(bool, positive_other_session, false,
+          "Ask for positives from another session of the anchor's user.");
+ABSL_FLAG(double, margin, 0.5, "Triplet margin.");
+ABSL_FLAG(double, lr, 1e-3, "Peak learning rate (AdamW).");
+ABSL_FLAG(double, weight_decay, 1e-4, "AdamW weight decay.");
+ABSL_FLAG(int64_t, warmup_steps, 100, "Linear warm-up steps before cosine decay.");
+ABSL_FLAG(double, clip_norm, 5.0, "Gradient clipping norm; 0 = off.");
+ABSL_FLAG(uint64_t, seed, 1, "Seed of the model initialization and of the batch stream.");
+ABSL_FLAG(int, channels, 64, "TCN block width.");
+ABSL_FLAG(int, levels, 5, "TCN residual blocks (dilation 2^i).");
+ABSL_FLAG(int, kernel_size, 3, "TCN kernel size.");
+ABSL_FLAG(double, dropout, 0.1, "TCN dropout.");
+ABSL_FLAG(int, embedding, 128, "Embedding size.");
+ABSL_FLAG(bool, weight_norm, false, "Weight-normalized convolutions.");
+ABSL_FLAG(int64_t, log_every, 50, "Steps between progress lines.");
+ABSL_FLAG(int64_t, eval_every, 0, "Steps between evaluations; 0 = at the end only.");
+ABSL_FLAG(int64_t, checkpoint_every, 500, "Steps between checkpoints.");
+ABSL_FLAG(bool, eval, true, "Evaluate (EER, top-1) before and after training.");
+ABSL_FLAG(std::string, metrics, "", "Append JSON-lines metrics to this file.");
+ABSL_FLAG(int, prefetch, 4, "Batches buffered per server shard.");
+
+namespace tripletstream {
+namespace {
+
+int RunTrain() {
+  TrainConfig c;
+  c.servers = absl::StrSplit(absl::GetFlag(FLAGS_servers), ',', absl::SkipEmpty());
+  c.device = absl::GetFlag(FLAGS_device);
+  c.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
+  c.resume = absl::GetFlag(FLAGS_resume);
+  c.steps = absl::GetFlag(FLAGS_steps);
+  c.minutes = absl::GetFlag(FLAGS_minutes);
+  const std::string loss = absl::GetFlag(FLAGS_loss);
+  if (loss == "triplet") {
+    c.loss = LossKind::kTriplet;
+  } else if (loss == "batch_hard") {
+    c.loss = LossKind::kBatchHard;
+  } else if (loss == "batch_all") {
+    c.loss = LossKind::kBatchAll;
+  } else {
+    std::cerr << "tripletstream-trainer: --loss must be triplet, batch_hard or batch_all\n";
+    return 2;
+  }
+  c.batch_size = absl::GetFlag(FLAGS_batch_size);
+  c.p = absl::GetFlag(FLAGS_p);
+  c.k = absl::GetFlag(FLAGS_k);
+  c.positive_other_session = absl::GetFlag(FLAGS_positive_other_session);
+  c.margin = absl::GetFlag(FLAGS_margin);
+  c.lr = absl::GetFlag(FLAGS_lr);
+  c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
+  c.warmup_steps = absl::GetFlag(FLAGS_warmup_steps);
+  c.clip_norm = absl::GetFlag(FLAGS_clip_norm);
+  c.seed = absl::GetFlag(FLAGS_seed);
+  c.model.channels = absl::GetFlag(FLAGS_channels);
+  c.model.levels = absl::GetFlag(FLAGS_levels);
+  c.model.kernel_size = absl::GetFlag(FLAGS_kernel_size);
+  c.model.dropout = absl::GetFlag(FLAGS_dropout);
+  c.model.embedding = absl::GetFlag(FLAGS_embedding);
+  c.model.weight_norm = absl::GetFlag(FLAGS_weight_norm);
+  c.log_every = absl::GetFlag(FLAGS_log_every);
+  c.eval_every = absl::GetFlag(FLAGS_eval_every);
+  c.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
+  c.eval_at_end = absl::GetFlag(FLAGS_eval);
+  c.metrics_path = absl::GetFlag(FLAGS_metrics);
+  c.prefetch_per_shard = absl::GetFlag(FLAGS_prefetch);
+  if (c.steps < 1 || c.model.channels < 1 || c.model.levels < 1 || c.model.kernel_size < 1 ||
+      c.model.embedding < 1 || c.batch_size < 1 || c.prefetch_per_shard < 1) {
+    std::cerr << "tripletstream-trainer: --steps, --channels, --levels, --kernel_size, "
+                 "--embedding, --batch_size and --prefetch must be >= 1\n";
+    return 2;
+  }
+  absl::StatusOr<TrainResult> result = Train(c);
+  if (!result.ok()) {
+    LOG(ERROR) << result.status();
+    std::cerr << "tripletstream-trainer: " << result.status().message() << "\n";
+    return 1;
+  }
+  std::printf(
+      "steps=%lld triplets=%lld seconds=%.1f triplets_per_s=%.0f data_stall_pct=%.2f "
+      "loss=%.4f initial_eer_pct=%.2f eer_pct=%.2f top1_pct=%.2f cross_eer_pct=%.2f "
+      "cross_top1_pct=%.2f checkpoint=%s\n",
+      static_cast<long long>(result->steps), static_cast<long long>(result->triplets),
+      result->seconds, result->triplets_per_s, result->data_stall_pct, result->final_loss,
+      result->initial_eer_pct, result->eer_pct, result->top1_pct, result->cross_eer_pct,
+      result->cross_top1_pct,
+      result->checkpoint.empty() ? "none" : result->checkpoint.c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace tripletstream
+
+int main(int argc, char** argv) {
+  tripletstream::ConfigureFlagsUsage();
+  absl::SetProgramUsageMessage(
+      "Trains a TCN embedding with triplet loss from tripletstream data servers.\n"
+      "  tripletstream-trainer train --servers=HOST:PORT[,...] [--device=cpu|cuda]\n"
+      "      [--checkpoint_dir=DIR [--resume]] [--steps=N | --minutes=M] ...\n"
+      "The last line is key=value pairs: steps= triplets_per_s= data_stall_pct= "
+      "eer_pct= top1_pct=");
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (getenv("GLOG_logtostderr") == nullptr && getenv("GLOG_log_dir") == nullptr) {
+    FLAGS_logtostderr = true;
+  }
+  google::InitGoogleLogging(argv[0]);
+  const std::string command = positional.size() > 1 ? positional[1] : "";
+  if (command == "train") return tripletstream::RunTrain();
+  std::cerr << "tripletstream-trainer: expected a command: train"
+            << (command.empty() ? "" : " (got '" + command + "')")
+            << " (embed, enroll and verify are not implemented yet); see --help\n";
+  return 2;
+}

@@ -1,0 +1,79 @@
+#include "trainer/tcn.h"
+
+#include "absl/strings/str_format.h"
+
+namespace tripletstream {
+
+namespace F = torch::nn::functional;
+
+std::string TcnOptions::ToString() const {
+  return absl::StrFormat("in=%d ch=%d lv=%d k=%d do=%g emb=%d wn=%d", in_channels, channels,
+                         levels, kernel_size, dropout, embedding, weight_norm ? 1 : 0);
+}
+
+int64_t ReceptiveField(const TcnOptions& options) {
+  return 1 + 2 * (options.kernel_size - 1) * ((int64_t{1} << options.levels) - 1);
+}
+
+CausalConv1dImpl::CausalConv1dImpl(int64_t in, int64_t out, int64_t kernel,
+                                   int64_t dilation, bool weight_norm)
+    : kernel_(kernel), dilation_(dilation), weight_norm_(weight_norm) {
+  // Kaiming-uniform like torch::nn::Conv1d.
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in * kernel));
+  v_ = register_parameter("weight", torch::empty({out, in, kernel}).uniform_(-bound, bound));
+  bias_ = register_parameter("bias", torch::empty({out}).uniform_(-bound, bound));
+  if (weight_norm_) {
+    g_ = register_parameter("weight_g", v_.detach().flatten(1).norm(2, 1).view({out, 1, 1}));
+  }
+}
+
+torch::Tensor CausalConv1dImpl::forward(const torch::Tensor& x) {
+  torch::Tensor weight = v_;
+  if (weight_norm_) {
+    weight = g_ * v_ / v_.flatten(1).norm(2, 1).clamp_min(1e-12).view({-1, 1, 1});
+  }
+  const int64_t left = (kernel_ - 1) * dilation_;
+  torch::Tensor padded = F::pad(x, F::PadFuncOptions({left, 0}));
+  return F::conv1d(padded, weight, F::Conv1dFuncOptions().bias(bias_).dilation(dilation_));
+}
+
+TemporalBlockImpl::TemporalBlockImpl(int64_t in, int64_t out, int64_t kernel,
+                                     int64_t dilation, double dropout, bool weight_norm)
+    : conv1_(register_module("conv1", CausalConv1d(in, out, kernel, dilation, weight_norm))),
+      conv2_(register_module("conv2", CausalConv1d(out, out, kernel, dilation, weight_norm))),
+      dropout1_(register_module("dropout1", torch::nn::Dropout(dropout))),
+      dropout2_(register_module("dropout2", torch::nn::Dropout(dropout))) {
+  if (in != out) {
+    projection_ = register_module(
+        "projection", torch::nn::Conv1d(torch::nn::Conv1dOptions(in, out, 1)));
+  }
+}
+
+torch::Tensor TemporalBlockImpl::forward(const torch::Tensor& x) {
+  torch::Tensor out = dropout1_(torch::relu(conv1_(x)));
+  out = dropout2_(torch::relu(conv2_(out)));
+  torch::Tensor residual = projection_ ? projection_(x) : x;
+  return torch::relu(out + residual);
+}
+
+TcnImpl::TcnImpl(const TcnOptions& options) : options_(options) {
+  blocks_ = register_module("blocks", torch::nn::Sequential());
+  int64_t in = options.in_channels;
+  for (int64_t i = 0; i < options.levels; ++i) {
+    blocks_->push_back(TemporalBlock(in, options.channels, options.kernel_size,
+                                     int64_t{1} << i, options.dropout, options.weight_norm));
+    in = options.channels;
+  }
+  head_ = register_module("head", torch::nn::Linear(options.channels, options.embedding));
+}
+
+torch::Tensor TcnImpl::Features(const torch::Tensor& x) {
+  return blocks_->forward(x.permute({0, 2, 1}));
+}
+
+torch::Tensor TcnImpl::forward(const torch::Tensor& x) {
+  torch::Tensor pooled = Features(x).mean(2);
+  return F::normalize(head_(pooled), F::NormalizeFuncOptions().p(2).dim(1));
+}
+
+}  // namespace tripletstream

@@ -1,0 +1,77 @@
+#ifndef TRIPLETSTREAM_TRAINER_TCN_H_
+#define TRIPLETSTREAM_TRAINER_TCN_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+namespace tripletstream {
+
+struct TcnOptions {
+  int64_t in_channels = 12;
+  int64_t channels = 64;     // Width of every residual block.
+  int64_t levels = 5;        // Blocks; block i uses dilation 2^i.
+  int64_t kernel_size = 3;
+  double dropout = 0.1;
+  int64_t embedding = 128;   // Output size (L2-normalized).
+  bool weight_norm = false;  // w = g * v / ||v|| per output channel.
+
+  // "in=12 ch=64 lv=5 k=3 do=0.1 emb=128 wn=0": part of checkpoints.
+  std::string ToString() const;
+};
+
+// Samples of input that one output step sees: 1 + 2 (k - 1) (2^levels - 1)
+// (two causal convolutions per block).
+int64_t ReceptiveField(const TcnOptions& options);
+
+// A 1-D convolution padded on the left only, so output t sees inputs <= t.
+class CausalConv1dImpl : public torch::nn::Module {
+ public:
+  CausalConv1dImpl(int64_t in, int64_t out, int64_t kernel, int64_t dilation,
+                   bool weight_norm);
+  torch::Tensor forward(const torch::Tensor& x);  // [N, C, T] -> [N, out, T]
+
+ private:
+  int64_t kernel_, dilation_;
+  bool weight_norm_;
+  torch::Tensor v_, g_, bias_;
+};
+TORCH_MODULE(CausalConv1d);
+
+// Two dilated causal convolutions with ReLU and dropout, plus a residual
+// connection (1x1 projection when widths differ).
+class TemporalBlockImpl : public torch::nn::Module {
+ public:
+  TemporalBlockImpl(int64_t in, int64_t out, int64_t kernel, int64_t dilation,
+                    double dropout, bool weight_norm);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  CausalConv1d conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::Dropout dropout1_{nullptr}, dropout2_{nullptr};
+  torch::nn::Conv1d projection_{nullptr};
+};
+TORCH_MODULE(TemporalBlock);
+
+// Temporal Convolutional Network embedding: blocks, global average pooling
+// over time, a linear projection, L2 normalization.
+class TcnImpl : public torch::nn::Module {
+ public:
+  explicit TcnImpl(const TcnOptions& options);
+  // x: [N, T, C] as sent by the server; returns [N, embedding], unit norm.
+  torch::Tensor forward(const torch::Tensor& x);
+  // The last block's output, [N, channels, T] (for causality tests).
+  torch::Tensor Features(const torch::Tensor& x);
+  const TcnOptions& options() const { return options_; }
+
+ private:
+  TcnOptions options_;
+  torch::nn::Sequential blocks_{nullptr};
+  torch::nn::Linear head_{nullptr};
+};
+TORCH_MODULE(Tcn);
+
+}  // namespace tripletstream
+
+#endif  // TRIPLETSTREAM_TRAINER_TCN_H_

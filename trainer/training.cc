@@ -1,0 +1,328 @@
+#include "trainer/training.h"
+
+#include <glog/logging.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "probe/stream_probe.h"
+#include "trainer/batch_receiver.h"
+#include "trainer/checkpoint.h"
+#include "trainer/evaluation.h"
+#include "trainer/losses.h"
+#include "trainer/lr_schedule.h"
+#include "trainer/stall_meter.h"
+
+namespace tripletstream {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string LossConfig(const TrainConfig& c) {
+  const char* loss = c.loss == LossKind::kTriplet     ? "triplet"
+                     : c.loss == LossKind::kBatchHard ? "batch_hard"
+                                                      : "batch_all";
+  return absl::StrFormat("loss=%s margin=%g b=%d p=%d k=%d pos_other=%d lr=%g wd=%g warmup=%d "
+                         "steps=%d clip=%g",
+                         loss, c.margin, c.batch_size, c.p, c.k, c.positive_other_session,
+                         c.lr, c.weight_decay, c.warmup_steps, c.steps, c.clip_norm);
+}
+
+class MetricsLog {
+ public:
+  explicit MetricsLog(const std::string& path) {
+    if (!path.empty()) out_.open(path, std::ios::app);
+  }
+  void Write(const std::string& json) {
+    if (out_.is_open()) out_ << json << "\n" << std::flush;
+  }
+
+ private:
+  std::ofstream out_;
+};
+
+// The evaluation splits, fetched once.
+struct EvalSets {
+  WindowSet test, train, holdout;
+};
+
+}  // namespace
+
+absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
+  if (config.servers.empty()) return absl::InvalidArgumentError("--servers is empty");
+  if (config.device != "cpu" && config.device != "cuda") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--device must be cpu or cuda, got '", config.device, "'"));
+  }
+  if (config.device == "cuda" && !torch::cuda::is_available()) {
+    return absl::FailedPreconditionError(
+        "--device=cuda but no CUDA device is visible (or this LibTorch has no CUDA); "
+        "use --device=cpu");
+  }
+  const torch::Device device(config.device == "cuda" ? torch::kCUDA : torch::kCPU);
+  auto info = FetchDatasetInfo(config.servers[0], 30);
+  if (!info.ok()) return info.status();
+
+  TcnOptions options = config.model;
+  options.in_channels = info->channel_names_size();
+  torch::manual_seed(config.seed);
+  Tcn model(options);
+  model->to(device);
+  torch::optim::AdamW optimizer(
+      model->parameters(),
+      torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
+  LOG(INFO) << "TCN " << options.ToString() << ", receptive field "
+            << ReceptiveField(options) << " samples (window " << info->window_length()
+            << "), " << info->channel_names_size() << " channels, device " << config.device;
+
+  CheckpointMeta meta;
+  meta.model_config = options.ToString();
+  meta.fingerprint = info->fingerprint();
+  meta.loss_config = LossConfig(config);
+  meta.seed = config.seed;
+  meta.window_length = info->window_length();
+  meta.channel_names.assign(info->channel_names().begin(), info->channel_names().end());
+  meta.norm_mean.assign(info->norm_mean().begin(), info->norm_mean().end());
+  meta.norm_std.assign(info->norm_std().begin(), info->norm_std().end());
+  const std::string checkpoint_path =
+      config.checkpoint_dir.empty() ? "" : config.checkpoint_dir + "/checkpoint.pt";
+  if (!config.checkpoint_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.checkpoint_dir, ec);
+  }
+  if (config.resume && !checkpoint_path.empty() && std::filesystem::exists(checkpoint_path)) {
+    auto saved = ReadCheckpointMeta(checkpoint_path);
+    if (!saved.ok()) return saved.status();
+    if (saved->fingerprint != meta.fingerprint) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          checkpoint_path, " was trained on dataset ", saved->fingerprint,
+          ", the servers have ", meta.fingerprint, " (different data or preprocessing)"));
+    }
+    if (saved->model_config != meta.model_config || saved->loss_config != meta.loss_config) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          checkpoint_path, " has model [", saved->model_config, "] and run [",
+          saved->loss_config, "]; the flags ask for [", meta.model_config, "] and [",
+          meta.loss_config, "]"));
+    }
+    if (absl::Status s = LoadCheckpoint(checkpoint_path, model, &optimizer); !s.ok()) return s;
+    meta.step = saved->step;
+    meta.epoch = saved->epoch;
+    meta.next_index = saved->next_index;
+    LOG(INFO) << "resumed " << checkpoint_path << " at step " << meta.step << ", epoch "
+              << meta.epoch << ", batch " << meta.next_index;
+  }
+
+  MetricsLog metrics(config.metrics_path);
+  TrainResult result;
+  std::optional<EvalSets> eval_sets;
+  auto evaluate = [&]() -> absl::StatusOr<EvalReport> {
+    if (!eval_sets) {
+      EvalSets sets;
+      for (auto [split, target] : {std::pair{v1::SPLIT_TEST, &sets.test},
+                                   std::pair{v1::SPLIT_TRAIN, &sets.train},
+                                   std::pair{v1::SPLIT_HOLDOUT, &sets.holdout}}) {
+        auto windows = FetchWindows(config.servers[0], split, meta.fingerprint);
+        if (!windows.ok()) return windows.status();
+        *target = *std::move(windows);
+      }
+      if (sets.holdout.size() == 0) sets.train = WindowSet();  // Only for cross-session.
+      eval_sets = std::move(sets);
+    }
+    return Evaluate(model, device, eval_sets->test, eval_sets->train, eval_sets->holdout);
+  };
+  auto log_eval = [&](const EvalReport& report, int64_t step) {
+    std::string json = absl::StrFormat("{\"step\": %d", step);
+    if (report.has_open_set) {
+      LOG(INFO) << absl::StrFormat("eval step %d open-set: EER %.2f%% top-1 %.2f%% (%d probes)",
+                                   step, report.open_set.eer_pct, report.open_set.top1_pct,
+                                   report.open_set.probes);
+      absl::StrAppendFormat(&json, ", \"eer_pct\": %.4f, \"top1_pct\": %.4f",
+                            report.open_set.eer_pct, report.open_set.top1_pct);
+    }
+    if (report.has_cross_session) {
+      LOG(INFO) << absl::StrFormat(
+          "eval step %d cross-session: EER %.2f%% top-1 %.2f%% (%d probes)", step,
+          report.cross_session.eer_pct, report.cross_session.top1_pct,
+          report.cross_session.probes);
+      absl::StrAppendFormat(&json, ", \"cross_eer_pct\": %.4f, \"cross_top1_pct\": %.4f",
+                            report.cross_session.eer_pct, report.cross_session.top1_pct);
+    }
+    metrics.Write(json + "}");
+  };
+  if (config.eval_at_end && meta.step == 0) {
+    auto before = evaluate();
+    if (!before.ok()) return before.status();
+    log_eval(*before, 0);
+    result.initial_eer_pct = before->has_open_set ? before->open_set.eer_pct
+                             : before->has_cross_session ? before->cross_session.eer_pct
+                                                         : -1;
+  }
+
+  ReceiverConfig receiver_config;
+  receiver_config.servers = config.servers;
+  receiver_config.prefetch_per_shard = config.prefetch_per_shard;
+  v1::StreamTripletsRequest& request = receiver_config.request;
+  request.set_seed(config.seed);
+  request.set_expected_fingerprint(meta.fingerprint);
+  request.set_positive_other_session(config.positive_other_session);
+  if (config.loss == LossKind::kTriplet) {
+    request.set_mode(v1::SAMPLING_MODE_TRIPLET);
+    request.set_batch_size(config.batch_size);
+  } else {
+    request.set_mode(v1::SAMPLING_MODE_PK);
+    request.set_p(config.p);
+    request.set_k(config.k);
+  }
+
+  model->train();
+  StallMeter stall;
+  const Clock::time_point started = Clock::now();
+  Clock::time_point interval_start = started;
+  int64_t interval_triplets = 0;
+  double loss_sum = 0;
+  int64_t loss_count = 0;
+  auto receiver = std::make_unique<BatchReceiver>(receiver_config);
+  receiver->Start(meta.epoch, meta.next_index);
+  auto save = [&]() -> absl::Status {
+    if (checkpoint_path.empty()) return absl::OkStatus();
+    result.checkpoint = checkpoint_path;
+    return SaveCheckpoint(checkpoint_path, model, optimizer, meta);
+  };
+
+  while (meta.step < config.steps) {
+    if (config.minutes > 0 && Since(started) > config.minutes * 60) {
+      LOG(INFO) << "time budget of " << config.minutes << " min reached";
+      break;
+    }
+    const Clock::time_point step_start = Clock::now();
+    auto batch = receiver->Next();
+    if (!batch.ok() && batch.status().code() == absl::StatusCode::kOutOfRange) {
+      ++meta.epoch;
+      meta.next_index = 0;
+      receiver = std::make_unique<BatchReceiver>(receiver_config);
+      receiver->Start(meta.epoch, 0);
+      continue;
+    }
+    if (!batch.ok()) return batch.status();
+    const double wait_s = Since(step_start);
+    v1::Batch& b = **batch;
+    std::vector<int64_t> shape(b.shape().begin(), b.shape().end());
+    const double lr = LearningRate(meta.step, config.warmup_steps, config.steps, config.lr);
+    double loss_value = 0;
+    int64_t anchors = 0;
+    try {
+      torch::Tensor data =
+          torch::from_blob(b.mutable_data()->data(), shape, torch::kFloat32).to(device);
+      for (auto& group : optimizer.param_groups()) {
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+      }
+      optimizer.zero_grad();
+      torch::Tensor loss;
+      if (b.mode() == v1::SAMPLING_MODE_TRIPLET) {
+        const int64_t n = shape[1];
+        anchors = n;
+        torch::Tensor e = model->forward(data.view({3 * n, shape[2], shape[3]}));
+        auto parts = e.split(n);
+        loss = TripletMarginLoss(parts[0], parts[1], parts[2], config.margin);
+      } else {
+        anchors = shape[0];
+        torch::Tensor labels =
+            torch::from_blob(b.mutable_labels()->mutable_data(), {b.labels_size()},
+                             torch::kInt32)
+                .to(device);
+        torch::Tensor e = model->forward(data);
+        loss = config.loss == LossKind::kBatchHard ? BatchHardLoss(e, labels, config.margin)
+                                                   : BatchAllLoss(e, labels, config.margin);
+      }
+      loss.backward();
+      if (config.clip_norm > 0) {
+        torch::nn::utils::clip_grad_norm_(model->parameters(), config.clip_norm);
+      }
+      optimizer.step();
+      loss_value = loss.item<double>();
+    } catch (const c10::Error& e) {
+      return absl::InternalError(absl::StrCat("training step ", meta.step, " failed: ",
+                                              e.what_without_backtrace()));
+    }
+    result.batch_digests.push_back(b.digest());
+    ++meta.step;
+    meta.next_index = b.index() + 1;
+    result.triplets += anchors;
+    interval_triplets += anchors;
+    loss_sum += loss_value;
+    ++loss_count;
+    result.final_loss = loss_value;
+    stall.AddStep(wait_s, Since(step_start));
+
+    if (config.log_every > 0 && meta.step % config.log_every == 0) {
+      const double dt = Since(interval_start);
+      const double rate = interval_triplets / std::max(dt, 1e-9);
+      const double elapsed = Since(started);
+      const int64_t done = meta.step;
+      const double eta = result.triplets > 0
+          ? elapsed / std::max<int64_t>(1, done) * (config.steps - done) : 0;
+      const std::string line = absl::StrFormat(
+          "epoch %d step %d/%d loss %.4f lr %.2e triplets/s %.0f data-stall %.1f%% ETA %.0fs",
+          meta.epoch, meta.step, config.steps, loss_sum / loss_count, lr, rate,
+          stall.interval_pct(), eta);
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+      metrics.Write(absl::StrFormat(
+          "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"lr\": %.6g, \"triplets_per_s\": "
+          "%.1f, \"data_stall_pct\": %.3f}",
+          meta.step, meta.epoch, loss_sum / loss_count, lr, rate, stall.interval_pct()));
+      stall.ResetInterval();
+      interval_start = Clock::now();
+      interval_triplets = 0;
+      loss_sum = 0;
+      loss_count = 0;
+    }
+    if (config.checkpoint_every > 0 && meta.step % config.checkpoint_every == 0) {
+      if (absl::Status s = save(); !s.ok()) return s;
+    }
+    if (config.eval_every > 0 && meta.step % config.eval_every == 0) {
+      auto report = evaluate();
+      if (!report.ok()) return report.status();
+      log_eval(*report, meta.step);
+      model->train();
+    }
+  }
+  receiver->Stop();
+  result.steps = meta.step;
+  result.seconds = Since(started);
+  result.triplets_per_s = result.triplets / std::max(stall.total_step_seconds(), 1e-9);
+  result.data_stall_pct = stall.total_pct();
+  if (config.eval_at_end) {
+    auto report = evaluate();
+    if (!report.ok()) return report.status();
+    log_eval(*report, meta.step);
+    if (report->has_open_set) {
+      result.eer_pct = report->open_set.eer_pct;
+      result.top1_pct = report->open_set.top1_pct;
+      meta.eer_threshold = report->open_set.threshold;
+    }
+    if (report->has_cross_session) {
+      result.cross_eer_pct = report->cross_session.eer_pct;
+      result.cross_top1_pct = report->cross_session.top1_pct;
+      if (!report->has_open_set) {
+        result.eer_pct = result.cross_eer_pct;
+        result.top1_pct = result.cross_top1_pct;
+        meta.eer_threshold = report->cross_session.threshold;
+      }
+    }
+  }
+  if (absl::Status s = save(); !s.ok()) return s;
+  return result;
+}
+
+}  // namespace tripletstream

@@ -1,0 +1,60 @@
+#ifndef TRIPLETSTREAM_TRAINER_TRAINING_H_
+#define TRIPLETSTREAM_TRAINER_TRAINING_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "trainer/tcn.h"
+
+namespace tripletstream {
+
+enum class LossKind { kTriplet, kBatchHard, kBatchAll };
+
+struct TrainConfig {
+  std::vector<std::string> servers;
+  std::string device = "cpu";     // cpu or cuda.
+  std::string checkpoint_dir;     // Holds checkpoint.pt; empty = no checkpoints.
+  bool resume = false;
+  int64_t steps = 1000;           // Step budget (total, including resumed steps).
+  double minutes = 0;             // Wall-clock budget; 0 = none.
+  LossKind loss = LossKind::kTriplet;  // kTriplet needs triplet batches, others P x K.
+  int batch_size = 64;            // Triplets per batch (kTriplet).
+  int p = 16, k = 4;              // P x K batches (batch-hard / batch-all).
+  bool positive_other_session = false;
+  double margin = 0.5;
+  double lr = 1e-3;
+  double weight_decay = 1e-4;     // AdamW.
+  int64_t warmup_steps = 100;
+  double clip_norm = 5.0;         // 0 = no clipping.
+  uint64_t seed = 1;
+  TcnOptions model;               // in_channels is taken from the server.
+  int64_t log_every = 50;
+  int64_t eval_every = 0;         // 0 = only at the end.
+  int64_t checkpoint_every = 500;
+  bool eval_at_end = true;
+  std::string metrics_path;       // JSON lines; empty = none.
+  int prefetch_per_shard = 4;
+};
+
+struct TrainResult {
+  int64_t steps = 0;
+  int64_t triplets = 0;          // Anchors trained on in this process.
+  double seconds = 0;
+  double triplets_per_s = 0;
+  double data_stall_pct = 0;
+  double final_loss = 0;
+  double eer_pct = -1, top1_pct = -1;            // Open-set (or cross-session if none).
+  double cross_eer_pct = -1, cross_top1_pct = -1;
+  double initial_eer_pct = -1;                   // Before the first step (fresh runs).
+  std::vector<uint64_t> batch_digests;           // Digest of every batch trained on.
+  std::string checkpoint;                        // Path written last.
+};
+
+// Trains a TCN on batches streamed from the servers: see docs/trainer.md.
+absl::StatusOr<TrainResult> Train(const TrainConfig& config);
+
+}  // namespace tripletstream
+
+#endif  // TRIPLETSTREAM_TRAINER_TRAINING_H_

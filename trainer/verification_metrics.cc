@@ -1,0 +1,94 @@
+#include "trainer/verification_metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace tripletstream {
+
+EerResult ComputeEer(std::vector<float> genuine, std::vector<float> impostor) {
+  std::sort(genuine.begin(), genuine.end());
+  std::sort(impostor.begin(), impostor.end());
+  std::vector<float> thresholds = genuine;
+  thresholds.insert(thresholds.end(), impostor.begin(), impostor.end());
+  std::sort(thresholds.begin(), thresholds.end());
+  thresholds.erase(std::unique(thresholds.begin(), thresholds.end()), thresholds.end());
+  const double ng = static_cast<double>(genuine.size());
+  const double ni = static_cast<double>(impostor.size());
+  EerResult best;
+  double best_gap = 2;
+  for (float t : thresholds) {
+    const double frr =
+        (std::lower_bound(genuine.begin(), genuine.end(), t) - genuine.begin()) / ng;
+    const double far =
+        (impostor.end() - std::lower_bound(impostor.begin(), impostor.end(), t)) / ni;
+    const double gap = std::abs(far - frr);
+    if (gap < best_gap) {
+      best_gap = gap;
+      best.eer = (far + frr) / 2;
+      best.threshold = t;
+    }
+  }
+  return best;
+}
+
+double ThresholdAtFar(std::vector<float> impostor, double far) {
+  std::sort(impostor.begin(), impostor.end());
+  const size_t n = impostor.size();
+  // Accepting scores >= t admits the impostors at or above t.
+  const size_t allowed = static_cast<size_t>(std::floor(far * n));
+  if (allowed >= n) return impostor.empty() ? 0.0 : impostor.front();
+  return std::nextafter(impostor[n - allowed - 1], 1e30f);
+}
+
+VerificationResult EvaluateVerification(const std::vector<float>& enroll,
+                                        const std::vector<int32_t>& enroll_users,
+                                        const std::vector<float>& probe,
+                                        const std::vector<int32_t>& probe_users, int dim) {
+  std::map<int32_t, std::vector<double>> sums;
+  for (size_t i = 0; i < enroll_users.size(); ++i) {
+    std::vector<double>& sum = sums[enroll_users[i]];
+    sum.resize(dim, 0.0);
+    for (int d = 0; d < dim; ++d) sum[d] += enroll[i * dim + d];
+  }
+  std::vector<int32_t> users;
+  std::vector<float> templates;
+  for (auto& [user, sum] : sums) {
+    double norm = 0;
+    for (double v : sum) norm += v * v;
+    norm = std::sqrt(std::max(norm, 1e-24));
+    users.push_back(user);
+    for (double v : sum) templates.push_back(static_cast<float>(v / norm));
+  }
+  VerificationResult result;
+  result.users = static_cast<int64_t>(users.size());
+  std::vector<float> genuine, impostor;
+  int64_t correct = 0;
+  for (size_t i = 0; i < probe_users.size(); ++i) {
+    const auto own = std::find(users.begin(), users.end(), probe_users[i]);
+    if (own == users.end()) continue;
+    const float* p = probe.data() + i * dim;
+    float best = -2;
+    int32_t best_user = -1;
+    for (size_t u = 0; u < users.size(); ++u) {
+      const float* t = templates.data() + u * dim;
+      float score = 0;
+      for (int d = 0; d < dim; ++d) score += p[d] * t[d];
+      (users[u] == probe_users[i] ? genuine : impostor).push_back(score);
+      if (score > best) {
+        best = score;
+        best_user = users[u];
+      }
+    }
+    correct += best_user == probe_users[i];
+    ++result.probes;
+  }
+  if (result.probes == 0 || impostor.empty()) return result;
+  EerResult eer = ComputeEer(genuine, impostor);
+  result.eer_pct = 100 * eer.eer;
+  result.threshold = eer.threshold;
+  result.top1_pct = 100.0 * correct / result.probes;
+  return result;
+}
+
+}  // namespace tripletstream

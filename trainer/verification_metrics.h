@@ -1,0 +1,42 @@
+#ifndef TRIPLETSTREAM_TRAINER_VERIFICATION_METRICS_H_
+#define TRIPLETSTREAM_TRAINER_VERIFICATION_METRICS_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace tripletstream {
+
+struct EerResult {
+  double eer = 0;        // Equal error rate in [0, 1].
+  double threshold = 0;  // Score at which FAR ~= FRR (accept if score >= it).
+};
+
+// Scores are similarities (higher = same user). FRR(t) = share of genuine
+// scores < t, FAR(t) = share of impostor scores >= t; the EER is taken where
+// the two curves cross (mean of the two rates at the closest threshold).
+// Both lists must be non-empty.
+EerResult ComputeEer(std::vector<float> genuine, std::vector<float> impostor);
+
+// Smallest threshold whose FAR is <= far (e.g. 0.01).
+double ThresholdAtFar(std::vector<float> impostor, double far);
+
+struct VerificationResult {
+  double eer_pct = 0;
+  double threshold = 0;
+  double top1_pct = 0;  // Probes whose best template is their own user.
+  int64_t probes = 0;
+  int64_t users = 0;
+};
+
+// Templates are the normalized mean of each user's enrollment embeddings;
+// every probe is scored (cosine) against every template. Embeddings are rows
+// of `dim` floats, assumed L2-normalized. Users with no enrollment window
+// are not scored; probes of such users are skipped.
+VerificationResult EvaluateVerification(const std::vector<float>& enroll,
+                                        const std::vector<int32_t>& enroll_users,
+                                        const std::vector<float>& probe,
+                                        const std::vector<int32_t>& probe_users, int dim);
+
+}  // namespace tripletstream
+
+#endif  // TRIPLETSTREAM_TRAINER_VERIFICATION_METRICS_H_
