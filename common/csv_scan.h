@@ -5,7 +5,6 @@
 // line or field. Internal to common/csv_parser.cc; here so they stay small
 // and inlinable.
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <system_error>

@@ -21,6 +21,9 @@ ABSL_FLAG(std::string, checkpoint_dir, "", "Folder for checkpoint.pt (empty: non
 ABSL_FLAG(bool, resume, false, "Continue from checkpoint_dir/checkpoint.pt if present.");
 ABSL_FLAG(int64_t, steps, 1000, "Total optimizer steps (a resumed run counts earlier ones).");
 ABSL_FLAG(double, minutes, 0, "Wall-clock budget in minutes; 0 = steps only.");
+ABSL_FLAG(int64_t, stop_after, 0,
+          "Stop after this many steps in this process (checkpoint kept, resume later); "
+          "0 = off.");
 ABSL_FLAG(std::string, loss, "triplet", "triplet, batch_hard or batch_all (the last two "
           "ask the servers for P x K batches).");
 ABSL_FLAG(int, batch_size, 64, "Triplets per batch (loss=triplet).");
@@ -58,6 +61,7 @@ int RunTrain() {
   c.resume = absl::GetFlag(FLAGS_resume);
   c.steps = absl::GetFlag(FLAGS_steps);
   c.minutes = absl::GetFlag(FLAGS_minutes);
+  c.max_steps_this_run = absl::GetFlag(FLAGS_stop_after);
   const std::string loss = absl::GetFlag(FLAGS_loss);
   if (loss == "triplet") {
     c.loss = LossKind::kTriplet;

@@ -199,7 +199,11 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     return SaveCheckpoint(checkpoint_path, model, optimizer, meta);
   };
 
+  const int64_t first_step = meta.step;
   while (meta.step < config.steps) {
+    if (config.max_steps_this_run > 0 && meta.step - first_step >= config.max_steps_this_run) {
+      break;
+    }
     if (config.minutes > 0 && Since(started) > config.minutes * 60) {
       LOG(INFO) << "time budget of " << config.minutes << " min reached";
       break;

@@ -19,6 +19,7 @@ struct TrainConfig {
   bool resume = false;
   int64_t steps = 1000;           // Step budget (total, including resumed steps).
   double minutes = 0;             // Wall-clock budget; 0 = none.
+  int64_t max_steps_this_run = 0; // Stop (and checkpoint) after this many steps; 0 = off.
   LossKind loss = LossKind::kTriplet;  // kTriplet needs triplet batches, others P x K.
   int batch_size = 64;            // Triplets per batch (kTriplet).
   int p = 16, k = 4;              // P x K batches (batch-hard / batch-all).

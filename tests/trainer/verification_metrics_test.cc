@@ -1,0 +1,67 @@
+#include "trainer/verification_metrics.h"
+
+#include <gtest/gtest.h>
+
+namespace tripletstream {
+namespace {
+
+TEST(EerTest, SeparableScoresHaveZeroEer) {
+  EerResult r = ComputeEer({0.9f, 0.8f, 0.7f}, {0.1f, 0.2f, 0.3f});
+  EXPECT_DOUBLE_EQ(r.eer, 0.0);
+  EXPECT_GT(r.threshold, 0.3f);
+  EXPECT_LE(r.threshold, 0.7f);
+}
+
+TEST(EerTest, WorkedExample) {
+  // Genuine 0.9 0.6 0.4 0.2; impostor 0.8 0.5 0.3 0.1. At t = 0.4:
+  // FRR = 1/4 (0.2 rejected), FAR = 2/4 (0.8, 0.5 accepted); at t = 0.5:
+  // FRR = 2/4, FAR = 2/4 -> EER 0.5 exactly where the curves meet.
+  EerResult r = ComputeEer({0.9f, 0.6f, 0.4f, 0.2f}, {0.8f, 0.5f, 0.3f, 0.1f});
+  EXPECT_DOUBLE_EQ(r.eer, 0.5);
+  EXPECT_FLOAT_EQ(r.threshold, 0.5f);
+}
+
+TEST(EerTest, IdenticalDistributionsGiveAboutHalf) {
+  std::vector<float> a, b;
+  for (int i = 0; i < 100; ++i) {
+    a.push_back(i / 100.0f);
+    b.push_back(i / 100.0f + 0.001f);
+  }
+  EXPECT_NEAR(ComputeEer(a, b).eer, 0.5, 0.02);
+}
+
+TEST(EerTest, ThresholdAtFarAdmitsAtMostThatShare) {
+  std::vector<float> impostor = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f};
+  double t = ThresholdAtFar(impostor, 0.2);
+  int accepted = 0;
+  for (float s : impostor) accepted += s >= t;
+  EXPECT_EQ(accepted, 2);
+}
+
+TEST(VerificationTest, TemplatesScoresAndTopOne) {
+  // 2-D unit embeddings. User 0 near (1,0), user 1 near (0,1).
+  std::vector<float> enroll = {1, 0, 0.8f, 0.6f, 0, 1};
+  std::vector<int32_t> enroll_users = {0, 0, 1};
+  // Templates: user 0 = normalize((0.9, 0.3)) = (0.949, 0.316), user 1 = (0, 1).
+  // Probe 1 of user 0 at (0.4, 0.9) scores 0.664 against its own template and
+  // 0.9 against user 1's: a top-1 miss. Genuine scores {0.993, 0.664, 0.990},
+  // impostor {0.200, 0.900, 0.408}: at t = 0.9, FRR = FAR = 1/3.
+  std::vector<float> probe = {0.98f, 0.2f, 0.4f, 0.9f, 0.1f, 0.99f};
+  std::vector<int32_t> probe_users = {0, 0, 1};
+  VerificationResult r = EvaluateVerification(enroll, enroll_users, probe, probe_users, 2);
+  EXPECT_EQ(r.users, 2);
+  EXPECT_EQ(r.probes, 3);
+  EXPECT_NEAR(r.top1_pct, 200.0 / 3, 1e-9);
+  EXPECT_NEAR(r.eer_pct, 100.0 / 3, 1e-9);
+  EXPECT_NEAR(r.threshold, 0.9, 1e-6);
+}
+
+TEST(VerificationTest, ProbesOfUnenrolledUsersAreSkipped) {
+  VerificationResult r =
+      EvaluateVerification({1, 0, 0, 1}, {0, 1}, {1, 0, 0.7f, 0.7f}, {0, 5}, 2);
+  EXPECT_EQ(r.probes, 1);
+  EXPECT_DOUBLE_EQ(r.top1_pct, 100);
+}
+
+}  // namespace
+}  // namespace tripletstream
