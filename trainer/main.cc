@@ -49,6 +49,7 @@ ABSL_FLAG(int64_t, checkpoint_every, 500, "Steps between checkpoints.");
 ABSL_FLAG(bool, eval, true, "Evaluate (EER, top-1) before and after training.");
 ABSL_FLAG(std::string, metrics, "", "Append JSON-lines metrics to this file.");
 ABSL_FLAG(int, prefetch, 4, "Batches buffered per server shard.");
+ABSL_FLAG(int, torch_threads, 0, "LibTorch intra-op threads; 0 = all cores.");
 
 namespace tripletstream {
 namespace {
@@ -95,6 +96,7 @@ int RunTrain() {
   c.eval_at_end = absl::GetFlag(FLAGS_eval);
   c.metrics_path = absl::GetFlag(FLAGS_metrics);
   c.prefetch_per_shard = absl::GetFlag(FLAGS_prefetch);
+  c.torch_threads = absl::GetFlag(FLAGS_torch_threads);
   if (c.steps < 1 || c.model.channels < 1 || c.model.levels < 1 || c.model.kernel_size < 1 ||
       c.model.embedding < 1 || c.batch_size < 1 || c.prefetch_per_shard < 1) {
     std::cerr << "tripletstream-trainer: --steps, --channels, --levels, --kernel_size, "

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -70,6 +71,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
         "use --device=cpu");
   }
   const torch::Device device(config.device == "cuda" ? torch::kCUDA : torch::kCPU);
+  // Debian's LibTorch starts with one intra-op thread; use the cores.
+  torch::set_num_threads(config.torch_threads > 0
+                             ? config.torch_threads
+                             : std::max(1u, std::thread::hardware_concurrency()));
   auto info = FetchDatasetInfo(config.servers[0], 30);
   if (!info.ok()) return info.status();
 
@@ -83,7 +88,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
       torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
   LOG(INFO) << "TCN " << options.ToString() << ", receptive field "
             << ReceptiveField(options) << " samples (window " << info->window_length()
-            << "), " << info->channel_names_size() << " channels, device " << config.device;
+            << "), " << info->channel_names_size() << " channels, device " << config.device
+            << ", " << torch::get_num_threads() << " threads";
 
   CheckpointMeta meta;
   meta.model_config = options.ToString();

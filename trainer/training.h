@@ -37,6 +37,7 @@ struct TrainConfig {
   bool eval_at_end = true;
   std::string metrics_path;       // JSON lines; empty = none.
   int prefetch_per_shard = 4;
+  int torch_threads = 0;          // Intra-op threads; 0 = hardware concurrency.
 };
 
 struct TrainResult {
