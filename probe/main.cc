@@ -12,8 +12,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "common/flags_usage.h"
 #include "common/digest.h"
+#include "common/program_init.h"
 #include "probe/stream_probe.h"
 
 ABSL_FLAG(std::string, servers, "127.0.0.1:50051",
@@ -142,12 +142,10 @@ int Run() {
 }  // namespace tripletstream
 
 int main(int argc, char** argv) {
-  tripletstream::ConfigureFlagsUsage();
-  absl::SetProgramUsageMessage(
+  tripletstream::InitProgram(argc, argv,
       "Pulls triplet batches from tripletstream servers and checks them.\n"
       "  tripletstream-probe --servers=HOST:PORT[,HOST:PORT...] --batches=N "
       "--batch_size=B [--mode=triplet|pk] [--seed --epoch --start]\n"
       "The last line is key=value pairs: batches= triplets_per_s= mb_per_s= digest=");
-  absl::ParseCommandLine(argc, argv);
   return tripletstream::Run();
 }

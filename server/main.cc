@@ -18,9 +18,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/flags_usage.h"
 #include "common/dataset_loader.h"
 #include "common/prepared_dataset.h"
+#include "common/program_init.h"
 #include "server/data_server.h"
 #include "server/sampling_config.h"
 
@@ -249,17 +249,11 @@ int Run() {
 }  // namespace tripletstream
 
 int main(int argc, char** argv) {
-  tripletstream::ConfigureFlagsUsage();
-  absl::SetProgramUsageMessage(
+  tripletstream::InitProgram(argc, argv,
       "Streams deterministic triplet batches of sensor windows over gRPC.\n"
       "  tripletstream-server --data=DIR [--port=50051] [--threads=1] ...\n"
       "Logging is glog's: set GLOG_v, GLOG_logtostderr, GLOG_log_dir in the "
       "environment.");
-  absl::ParseCommandLine(argc, argv);
-  if (getenv("GLOG_logtostderr") == nullptr && getenv("GLOG_log_dir") == nullptr) {
-    FLAGS_logtostderr = true;
-  }
-  google::InitGoogleLogging(argv[0]);
   // Block the shutdown signals before any thread starts so only the main
   // thread's sigtimedwait receives them.
   sigset_t signals;

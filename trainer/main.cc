@@ -12,7 +12,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
-#include "common/flags_usage.h"
+#include "common/program_init.h"
 #include "trainer/training.h"
 
 ABSL_FLAG(std::string, servers, "127.0.0.1:50051", "Comma separated data servers.");
@@ -125,18 +125,12 @@ int RunTrain() {
 }  // namespace tripletstream
 
 int main(int argc, char** argv) {
-  tripletstream::ConfigureFlagsUsage();
-  absl::SetProgramUsageMessage(
+  std::vector<char*> positional = tripletstream::InitProgram(argc, argv,
       "Trains a TCN embedding with triplet loss from tripletstream data servers.\n"
       "  tripletstream-trainer train --servers=HOST:PORT[,...] [--device=cpu|cuda]\n"
       "      [--checkpoint_dir=DIR [--resume]] [--steps=N | --minutes=M] ...\n"
       "The last line is key=value pairs: steps= triplets_per_s= data_stall_pct= "
       "eer_pct= top1_pct=");
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (getenv("GLOG_logtostderr") == nullptr && getenv("GLOG_log_dir") == nullptr) {
-    FLAGS_logtostderr = true;
-  }
-  google::InitGoogleLogging(argv[0]);
   const std::string command = positional.size() > 1 ? positional[1] : "";
   if (command == "train") return tripletstream::RunTrain();
   std::cerr << "tripletstream-trainer: expected a command: train"

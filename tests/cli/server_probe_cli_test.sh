@@ -12,17 +12,7 @@ DATA="$SRC/testdata/motionsense_sample"
 REGEX='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-
-expect_error() {  # expect_error NAME EXPECTED_TEXT COMMAND...
-  local name=$1 text=$2
-  shift 2
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  if [[ $rc -eq 0 ]]; then fail "$name: exit code 0"; return; fi
-  if ! grep -qF -- "$text" <<<"$out"; then fail "$name: no '$text' in: $out"; fi
-}
+source "$SRC/tests/cli/cli_test_lib.sh"
 
 # --- flag and data errors -------------------------------------------------
 expect_error "missing --data" "--data is required" "$BIN/tripletstream-server"
@@ -74,8 +64,4 @@ SERVER_PID=$PID1; stop_server || fail "server 1 exit code $? on SIGTERM"
 SERVER_PID=$PID2; stop_server || fail "server 2 exit code $? on SIGTERM"
 grep -q "received SIGTERM" "$WORK/s1.log" || fail "no SIGTERM log line"
 
-if [[ $failures -gt 0 ]]; then
-  echo "$failures failure(s)" >&2
-  exit 1
-fi
-echo "all CLI checks passed"
+finish "server and probe CLI"

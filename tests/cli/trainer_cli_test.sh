@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The trainer as users run it: clear errors for bad commands, flags and
+# unreachable servers; a short run against a real server prints its result
+# line and leaves a checkpoint that --resume continues from.
+# Usage: trainer_cli_test.sh BIN_DIR SOURCE_DIR
+set -uo pipefail
+BIN=$1
+SRC=$2
+source "$SRC/scripts/lib_server.sh"
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+source "$SRC/tests/cli/cli_test_lib.sh"
+T="$BIN/tripletstream-trainer"
+expect_error "no command" "expected a command" "$T"
+expect_error "bad command" "got 'fly'" "$T" fly
+expect_error "bad loss" "--loss" "$T" train --loss=hinge
+expect_error "bad steps" "--steps" "$T" train --steps=0
+expect_error "unreachable" "127.0.0.1:1" "$T" train --servers=127.0.0.1:1
+
+start_server "$WORK/server.log" --data="$SRC/testdata/motionsense_sample" \
+  --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv' \
+  --stride=64 --holdout_sessions='.*_1[1-6]' --split=1,0,0 || exit 1
+expect_error "no cuda" "--device=cuda" "$T" train --servers=127.0.0.1:$SERVER_PORT --device=cuda
+FLAGS=(--servers=127.0.0.1:$SERVER_PORT --steps=6 --batch_size=8 --channels=8 --levels=2
+       --log_every=3 --eval=false --checkpoint_dir="$WORK/ckpt")
+out=$("$T" train "${FLAGS[@]}" --stop_after=3 2>"$WORK/t1.log") || fail "first run: $(cat "$WORK/t1.log")"
+grep -q "steps=3 " <<<"$out" || fail "first run did not stop at 3: $out"
+[[ -f "$WORK/ckpt/checkpoint.pt" ]] || fail "no checkpoint written"
+out=$("$T" train "${FLAGS[@]}" --resume 2>"$WORK/t2.log") || fail "resume: $(cat "$WORK/t2.log")"
+grep -q "resumed" "$WORK/t2.log" || fail "no resume log line"
+for key in steps=6 triplets_per_s= data_stall_pct= eer_pct= top1_pct=; do
+  grep -q "$key" <<<"$out" || fail "result line lacks $key: $out"
+done
+expect_error "other model" "has model" "$T" train "${FLAGS[@]}" --resume --channels=16
+SERVER_PID=$SERVER_PID; stop_server || fail "server exit code on SIGTERM"
+finish "trainer CLI"
