@@ -70,7 +70,8 @@ std::vector<float> Embed(Tcn& model, const torch::Device& device, const WindowSe
 }
 
 EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& test,
-                    const WindowSet& train, const WindowSet& holdout) {
+                    const WindowSet& train, const WindowSet& holdout,
+                    const std::vector<bool>& enroll_session) {
   EvalReport report;
   const int dim = static_cast<int>(model->options().embedding);
   if (test.size() > 0) {
@@ -88,7 +89,10 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
       const int32_t user = test.users[i];
       const std::set<int32_t>& own = sessions[user];
       bool enrolls;
-      if (own.size() == 1) {
+      if (!enroll_session.empty()) {
+        enrolls = test.sessions[i] < static_cast<int32_t>(enroll_session.size()) &&
+                  enroll_session[test.sessions[i]];
+      } else if (own.size() == 1) {
         enrolls = seen_of_user[user]++ < windows_of_user[user] / 2;
       } else {
         const size_t rank = std::distance(own.begin(), own.find(test.sessions[i]));

@@ -37,12 +37,15 @@ struct EvalReport {
   VerificationResult cross_session;  // Training users: train sessions enroll, holdout probe.
 };
 
-// Open-set on `test` (users never trained on): each user's first
-// ceil(sessions / 2) sessions (session-id order) enroll, the rest probe; a
-// user with one session enrolls the first half of its windows. Cross-session
-// when `holdout` is non-empty: templates from `train`, probes from `holdout`.
+// Open-set on `test` (users never trained on). With `enroll_session` (by
+// session id) non-empty, windows of sessions marked true enroll and the others
+// probe; otherwise each user's first ceil(sessions / 2) sessions (session-id
+// order) enroll, and a user with one session enrolls the first half of its
+// windows. Cross-session when `holdout` is non-empty: templates from `train`,
+// probes from `holdout`.
 EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& test,
-                    const WindowSet& train, const WindowSet& holdout);
+                    const WindowSet& train, const WindowSet& holdout,
+                    const std::vector<bool>& enroll_session = {});
 
 }  // namespace tripletstream
 

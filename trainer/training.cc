@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "probe/stream_probe.h"
+#include "re2/re2.h"
 #include "trainer/batch_receiver.h"
 #include "trainer/checkpoint.h"
 #include "trainer/evaluation.h"
@@ -128,6 +129,17 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
               << meta.epoch << ", batch " << meta.next_index;
   }
 
+  std::vector<bool> enroll_session;
+  if (!config.enroll_sessions.empty()) {
+    RE2 enroll_re(config.enroll_sessions, RE2::Quiet);
+    if (!enroll_re.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid --enroll_sessions regex '", config.enroll_sessions, "': ", enroll_re.error()));
+    }
+    for (const std::string& name : info->session_names()) {
+      enroll_session.push_back(RE2::FullMatch(name, enroll_re));
+    }
+  }
   MetricsLog metrics(config.metrics_path);
   TrainResult result;
   std::optional<EvalSets> eval_sets;
@@ -144,7 +156,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
       if (sets.holdout.size() == 0) sets.train = WindowSet();  // Only for cross-session.
       eval_sets = std::move(sets);
     }
-    return Evaluate(model, device, eval_sets->test, eval_sets->train, eval_sets->holdout);
+    return Evaluate(model, device, eval_sets->test, eval_sets->train, eval_sets->holdout,
+                    enroll_session);
   };
   auto log_eval = [&](const EvalReport& report, int64_t step) {
     std::string json = absl::StrFormat("{\"step\": %d", step);

@@ -36,6 +36,9 @@ struct TrainConfig {
   int64_t checkpoint_every = 500;
   bool eval_at_end = true;
   std::string metrics_path;       // JSON lines; empty = none.
+  // Open-set protocol: RE2 full match on session names that enroll (the
+  // others probe); empty = first half of each test user's sessions.
+  std::string enroll_sessions;
   int prefetch_per_shard = 4;
   int torch_threads = 0;          // Intra-op threads; 0 = hardware concurrency.
 };

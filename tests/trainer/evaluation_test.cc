@@ -1,0 +1,71 @@
+#include "trainer/evaluation.h"
+
+#include <gtest/gtest.h>
+
+namespace tripletstream {
+namespace {
+
+// 3 users x 3 sessions x 2 windows of 16 x 2 random values.
+WindowSet MakeWindows(int sessions_per_user, uint64_t seed) {
+  torch::manual_seed(seed);
+  WindowSet set;
+  set.length = 16;
+  set.channels = 2;
+  for (int u = 0; u < 3; ++u) {
+    for (int s = 0; s < sessions_per_user; ++s) {
+      for (int w = 0; w < 2; ++w) {
+        torch::Tensor x = torch::randn({16 * 2}) + u;
+        set.values.insert(set.values.end(), x.data_ptr<float>(), x.data_ptr<float>() + 32);
+        set.users.push_back(u);
+        set.sessions.push_back(s);
+      }
+    }
+  }
+  return set;
+}
+
+Tcn SmallModel() {
+  TcnOptions o;
+  o.in_channels = 2;
+  o.channels = 4;
+  o.levels = 2;
+  o.embedding = 4;
+  torch::manual_seed(1);
+  return Tcn(o);
+}
+
+TEST(EvaluationTest, OpenSetEnrollsFirstHalfOfSessionsByDefault) {
+  Tcn model = SmallModel();
+  EvalReport r = Evaluate(model, torch::kCPU, MakeWindows(3, 2), {}, {});
+  ASSERT_TRUE(r.has_open_set);
+  EXPECT_FALSE(r.has_cross_session);
+  EXPECT_EQ(r.open_set.users, 3);
+  EXPECT_EQ(r.open_set.probes, 3 * 1 * 2);  // Sessions 0, 1 enroll; 2 probes.
+}
+
+TEST(EvaluationTest, OpenSetFollowsTheEnrollSessionMask) {
+  Tcn model = SmallModel();
+  EvalReport r = Evaluate(model, torch::kCPU, MakeWindows(3, 2), {}, {}, {true, false, false});
+  ASSERT_TRUE(r.has_open_set);
+  EXPECT_EQ(r.open_set.probes, 3 * 2 * 2);
+}
+
+TEST(EvaluationTest, CrossSessionScoresHoldoutAgainstTrainTemplates) {
+  Tcn model = SmallModel();
+  EvalReport r = Evaluate(model, torch::kCPU, {}, MakeWindows(2, 3), MakeWindows(1, 4));
+  EXPECT_FALSE(r.has_open_set);
+  ASSERT_TRUE(r.has_cross_session);
+  EXPECT_EQ(r.cross_session.probes, 3 * 1 * 2);
+  EXPECT_EQ(r.cross_session.users, 3);
+}
+
+TEST(EvaluationTest, EmbedKeepsTheTrainingMode) {
+  Tcn model = SmallModel();
+  model->train();
+  std::vector<float> e = Embed(model, torch::kCPU, MakeWindows(1, 5));
+  EXPECT_EQ(e.size(), 3u * 2 * 4);
+  EXPECT_TRUE(model->is_training());
+}
+
+}  // namespace
+}  // namespace tripletstream
