@@ -4,7 +4,7 @@
 #   cross-session: train and enroll on trials 1-9, probe with trials 11-16;
 #   open-set: users 17-24 never trained on, enroll on their trials 1-9, probe
 #   with trials 11-16.
-#   bench/run_training_benchmark.sh [DATA_DIR] [MINUTES]
+#   [SERVER_FLAGS=...] [TRAIN_FLAGS=...] bench/run_training_benchmark.sh [DATA_DIR] [MINUTES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/motionsense}
@@ -15,7 +15,8 @@ WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 start_server "$WORK/server.log" --data="$DATA" \
   --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv' \
-  --test_users='1[7-9]|2[0-4]' --holdout_sessions='.*_1[1-6]' --stats_interval_s=0
+  --test_users='1[7-9]|2[0-4]' --holdout_sessions='.*_1[1-6]' --stats_interval_s=0 \
+  ${SERVER_FLAGS:-}
 grep "split " "$WORK/server.log" | sed 's/^[^]]*] //'
 "$BIN/tripletstream-trainer" train --servers=127.0.0.1:$SERVER_PORT --device=cpu \
   --minutes="$MINUTES" --steps="${STEPS:-1300}" --batch_size=64 --positive_other_session --enroll_sessions='.*_[1-9]' \
