@@ -130,10 +130,11 @@ int Run() {
   result = total;
   std::printf(
       "batches=%lld triplets=%lld servers=%zu per_server=%s seconds=%.3f "
-      "triplets_per_s=%.0f mb_per_s=%.1f digest=%016llx\n",
+      "batches_per_s=%.1f triplets_per_s=%.0f mb_per_s=%.1f digest=%016llx\n",
       static_cast<long long>(result->batches), static_cast<long long>(result->triplets),
       config.servers.size(), absl::StrJoin(result->batches_per_server, "/").c_str(),
-      result->seconds, result->triplets_per_s(), result->mb_per_s(),
+      result->seconds, result->seconds > 0 ? result->batches / result->seconds : 0.0,
+      result->triplets_per_s(), result->mb_per_s(),
       static_cast<unsigned long long>(result->stream_digest));
   return 0;
 }

@@ -32,6 +32,8 @@ ABSL_FLAG(int, k, 4, "Windows per user in a P x K batch.");
 ABSL_FLAG(bool, positive_other_session, false,
           "Ask for positives from another session of the anchor's user.");
 ABSL_FLAG(double, margin, 0.5, "Triplet margin.");
+ABSL_FLAG(int64_t, hard_mining_after, 300,
+          "loss=batch_hard: use batch-all before this step (guards against collapse).");
 ABSL_FLAG(double, lr, 1e-3, "Peak learning rate (AdamW).");
 ABSL_FLAG(double, weight_decay, 1e-4, "AdamW weight decay.");
 ABSL_FLAG(int64_t, warmup_steps, 100, "Linear warm-up steps before cosine decay.");
@@ -82,6 +84,7 @@ int RunTrain() {
   c.k = absl::GetFlag(FLAGS_k);
   c.positive_other_session = absl::GetFlag(FLAGS_positive_other_session);
   c.margin = absl::GetFlag(FLAGS_margin);
+  c.hard_mining_after = absl::GetFlag(FLAGS_hard_mining_after);
   c.lr = absl::GetFlag(FLAGS_lr);
   c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
   c.warmup_steps = absl::GetFlag(FLAGS_warmup_steps);

@@ -34,10 +34,11 @@ std::string LossConfig(const TrainConfig& c) {
   const char* loss = c.loss == LossKind::kTriplet     ? "triplet"
                      : c.loss == LossKind::kBatchHard ? "batch_hard"
                                                       : "batch_all";
-  return absl::StrFormat("loss=%s margin=%g b=%d p=%d k=%d pos_other=%d lr=%g wd=%g warmup=%d "
-                         "steps=%d clip=%g",
-                         loss, c.margin, c.batch_size, c.p, c.k, c.positive_other_session,
-                         c.lr, c.weight_decay, c.warmup_steps, c.steps, c.clip_norm);
+  return absl::StrFormat("loss=%s margin=%g hard_after=%d b=%d p=%d k=%d pos_other=%d lr=%g "
+                         "wd=%g warmup=%d steps=%d clip=%g",
+                         loss, c.margin, c.hard_mining_after, c.batch_size, c.p, c.k,
+                         c.positive_other_session, c.lr, c.weight_decay, c.warmup_steps, c.steps,
+                         c.clip_norm);
 }
 
 class MetricsLog {
@@ -208,6 +209,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   const Clock::time_point started = Clock::now();
   Clock::time_point interval_start = started;
   int64_t interval_triplets = 0;
+  int64_t collapsed_steps = 0;
+  double spread_sum = 0;
   double loss_sum = 0;
   int64_t loss_count = 0;
   auto receiver = std::make_unique<BatchReceiver>(receiver_config);
@@ -242,6 +245,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     std::vector<int64_t> shape(b.shape().begin(), b.shape().end());
     const double lr = LearningRate(meta.step, config.warmup_steps, config.steps, config.lr);
     double loss_value = 0;
+    double spread = -1;  // Mean pairwise embedding distance (P x K batches).
     int64_t anchors = 0;
     try {
       torch::Tensor data =
@@ -264,8 +268,14 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
                              torch::kInt32)
                 .to(device);
         torch::Tensor e = model->forward(data);
-        loss = config.loss == LossKind::kBatchHard ? BatchHardLoss(e, labels, config.margin)
-                                                   : BatchAllLoss(e, labels, config.margin);
+        // Collapse guard: batch-hard from a random start tends to pull every
+        // embedding to one point (loss stuck at the margin), so the first
+        // `hard_mining_after` steps use batch-all.
+        const bool hard = config.loss == LossKind::kBatchHard &&
+                          meta.step >= config.hard_mining_after;
+        loss = hard ? BatchHardLoss(e, labels, config.margin)
+                    : BatchAllLoss(e, labels, config.margin);
+        spread = PairwiseDistances(e.detach()).mean().item<double>();
       }
       loss.backward();
       if (config.clip_norm > 0) {
@@ -286,6 +296,17 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     ++loss_count;
     result.final_loss = loss_value;
     stall.AddStep(wait_s, Since(step_start));
+    if (spread >= 0) {
+      // Unit-norm embeddings of different users sit ~1.4 apart when spread;
+      // near 0 means every window maps to the same point.
+      collapsed_steps = spread < 0.05 ? collapsed_steps + 1 : 0;
+      if (collapsed_steps == 50) {
+        LOG(WARNING) << "embeddings collapsed (mean pairwise distance " << spread
+                     << " for 50 steps, loss " << loss_value << " ~ margin " << config.margin
+                     << "); try --loss=batch_all, a larger --hard_mining_after or a lower --lr";
+      }
+      spread_sum += spread;
+    }
 
     if (config.log_every > 0 && meta.step % config.log_every == 0) {
       const double dt = Since(interval_start);
@@ -302,8 +323,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
       std::fflush(stdout);
       metrics.Write(absl::StrFormat(
           "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"lr\": %.6g, \"triplets_per_s\": "
-          "%.1f, \"data_stall_pct\": %.3f}",
-          meta.step, meta.epoch, loss_sum / loss_count, lr, rate, stall.interval_pct()));
+          "%.1f, \"data_stall_pct\": %.3f, \"embedding_spread\": %.4f}",
+          meta.step, meta.epoch, loss_sum / loss_count, lr, rate, stall.interval_pct(),
+          spread_sum / loss_count));
+      spread_sum = 0;
       stall.ResetInterval();
       interval_start = Clock::now();
       interval_triplets = 0;

@@ -25,6 +25,7 @@ struct TrainConfig {
   int p = 16, k = 4;              // P x K batches (batch-hard / batch-all).
   bool positive_other_session = false;
   double margin = 0.5;
+  int64_t hard_mining_after = 300;  // Batch-hard: batch-all before this step.
   double lr = 1e-3;
   double weight_decay = 1e-4;     // AdamW.
   int64_t warmup_steps = 100;

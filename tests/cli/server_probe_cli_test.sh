@@ -52,7 +52,7 @@ batches() { sed -n 's/.*batches=\([0-9]*\) .*/\1/p' <<<"$1"; }
 [[ "$(digest "$one")" == "$(digest "$three")" ]] || fail "1 vs 3 threads: $one / $three"
 [[ "$(digest "$one")" == "$(digest "$both")" ]] || fail "1 vs 2 servers: $one / $both"
 [[ "$(batches "$one")" -gt 0 ]] || fail "no batches: $one"
-for key in batches= triplets_per_s= mb_per_s= digest=; do
+for key in batches= batches_per_s= triplets_per_s= mb_per_s= digest=; do
   grep -q "$key" <<<"$one" || fail "last line lacks $key: $one"
 done
 other=$(probe --servers=127.0.0.1:$PORT1 --seed=2)
