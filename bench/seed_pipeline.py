@@ -60,7 +60,18 @@ class TripletDataset(Dataset):
         self.augment = augment
         self.by_user = {u: np.flatnonzero(users == u) for u in np.unique(users)}
         self.user_list = list(self.by_user)
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self._rng = None
+
+    @property
+    def rng(self):
+        # One generator per process: DataLoader workers get copies of the
+        # dataset, and a generator made before the fork would give every
+        # worker the same random stream.
+        if self._rng is None:
+            info = torch.utils.data.get_worker_info()
+            self._rng = np.random.default_rng([self.seed, info.id + 1 if info else 0])
+        return self._rng
 
     def __len__(self):
         return len(self.windows)
@@ -89,7 +100,7 @@ def measure(dataset, workers, batches, warmup, batch_size):
                         persistent_workers=workers > 0)
     seen = 0
     touched = 0.0
-    started = None
+    started = time.perf_counter() if warmup == 0 else None
     while seen < warmup + batches:
         for anchor, positive, negative in loader:
             touched += float(anchor[0, 0, 0] + positive[0, 0, 0] + negative[0, 0, 0])
