@@ -1,6 +1,21 @@
 #include "trainer/losses.h"
 
 namespace tripletstream {
+namespace {
+
+// [N, N] masks: positive[a][p] = same label and a != p; negative[a][n] =
+// different label.
+struct PairMasks {
+  torch::Tensor positive, negative;
+};
+
+PairMasks MakePairMasks(const torch::Tensor& labels) {
+  torch::Tensor same = labels.unsqueeze(0).eq(labels.unsqueeze(1));
+  torch::Tensor eye = torch::eye(labels.size(0), same.options());
+  return {same.logical_and(eye.logical_not()), same.logical_not()};
+}
+
+}  // namespace
 
 torch::Tensor TripletMarginLoss(const torch::Tensor& anchor, const torch::Tensor& positive,
                                 const torch::Tensor& negative, double margin) {
@@ -18,11 +33,7 @@ torch::Tensor PairwiseDistances(const torch::Tensor& e) {
 torch::Tensor BatchHardLoss(const torch::Tensor& embeddings, const torch::Tensor& labels,
                             double margin) {
   torch::Tensor d = PairwiseDistances(embeddings);
-  const int64_t n = embeddings.size(0);
-  torch::Tensor same = labels.unsqueeze(0).eq(labels.unsqueeze(1));
-  torch::Tensor eye = torch::eye(n, same.options());
-  torch::Tensor positive = same.logical_and(eye.logical_not());
-  torch::Tensor negative = same.logical_not();
+  auto [positive, negative] = MakePairMasks(labels);
   // Hardest positive: max over positives (others masked to 0).
   torch::Tensor hardest_p = (d * positive.to(d.dtype())).amax(1);
   // Hardest negative: min over negatives (others masked to +inf-ish).
@@ -37,11 +48,7 @@ torch::Tensor BatchHardLoss(const torch::Tensor& embeddings, const torch::Tensor
 torch::Tensor BatchAllLoss(const torch::Tensor& embeddings, const torch::Tensor& labels,
                            double margin) {
   torch::Tensor d = PairwiseDistances(embeddings);
-  const int64_t n = embeddings.size(0);
-  torch::Tensor same = labels.unsqueeze(0).eq(labels.unsqueeze(1));
-  torch::Tensor eye = torch::eye(n, same.options());
-  torch::Tensor positive = same.logical_and(eye.logical_not());  // [a, p]
-  torch::Tensor negative = same.logical_not();                   // [a, n]
+  auto [positive, negative] = MakePairMasks(labels);  // [a, p], [a, n]
   // loss[a, p, n] = d[a, p] - d[a, n] + margin
   torch::Tensor loss = d.unsqueeze(2) - d.unsqueeze(1) + margin;
   torch::Tensor valid = positive.unsqueeze(2).logical_and(negative.unsqueeze(1));
