@@ -3,7 +3,9 @@
 //   tripletstream-trainer train --servers=HOST:PORT[,...] --device=cpu ...
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -11,8 +13,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/program_init.h"
+#include "trainer/inference.h"
 #include "trainer/training.h"
 
 ABSL_FLAG(std::string, servers, "127.0.0.1:50051", "Comma separated data servers.");
@@ -55,6 +59,16 @@ ABSL_FLAG(std::string, enroll_sessions, "",
           "probe), e.g. '.*_[1-9]'; empty = first half of each test user's sessions.");
 ABSL_FLAG(int, prefetch, 4, "Batches buffered per server shard.");
 ABSL_FLAG(int, torch_threads, 0, "LibTorch intra-op threads; 0 = all cores.");
+// embed / enroll / verify
+ABSL_FLAG(std::string, checkpoint, "", "embed/enroll/verify: checkpoint.pt written by train.");
+ABSL_FLAG(std::string, input, "", "embed/enroll/verify: comma separated raw CSV files.");
+ABSL_FLAG(std::string, output, "", "embed: CSV of embeddings (default: stdout).");
+ABSL_FLAG(std::string, user, "", "enroll: the user's name.");
+ABSL_FLAG(std::string, template_file, "", "enroll: template to write; verify: to read.");
+ABSL_FLAG(double, threshold, -2,
+          "verify: accept when the score is >= this; default: the EER threshold stored in "
+          "the checkpoint by the last evaluation.");
+ABSL_FLAG(int, stride, 0, "embed/enroll/verify: window stride; 0 = half a window.");
 
 namespace tripletstream {
 namespace {
@@ -128,6 +142,108 @@ int RunTrain() {
   return 0;
 }
 
+// Loads the checkpoint and embeds the --input files' windows.
+struct Embedded {
+  LoadedModel model;
+  WindowSet windows;
+  std::vector<float> embeddings;
+};
+
+absl::StatusOr<Embedded> EmbedInput() {
+  if (absl::GetFlag(FLAGS_checkpoint).empty() || absl::GetFlag(FLAGS_input).empty()) {
+    return absl::InvalidArgumentError("--checkpoint and --input are required");
+  }
+  auto model = LoadModel(absl::GetFlag(FLAGS_checkpoint));
+  if (!model.ok()) return model.status();
+  std::vector<std::string> files =
+      absl::StrSplit(absl::GetFlag(FLAGS_input), ',', absl::SkipEmpty());
+  int stride = absl::GetFlag(FLAGS_stride);
+  if (stride == 0) stride = std::max<int>(1, model->meta.window_length / 2);
+  auto windows = WindowsFromCsv(files, model->meta, stride);
+  if (!windows.ok()) return windows.status();
+  Embedded out;
+  out.embeddings = Embed(model->model, torch::kCPU, *windows);
+  out.model = *std::move(model);
+  out.windows = *std::move(windows);
+  return out;
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "tripletstream-trainer: " << status.message() << "\n";
+  return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+int RunEmbed() {
+  auto e = EmbedInput();
+  if (!e.ok()) return Fail(e.status());
+  std::vector<std::string> files =
+      absl::StrSplit(absl::GetFlag(FLAGS_input), ',', absl::SkipEmpty());
+  const int dim = static_cast<int>(e->model.model->options().embedding);
+  std::ofstream file;
+  if (!absl::GetFlag(FLAGS_output).empty()) file.open(absl::GetFlag(FLAGS_output));
+  std::ostream& out = file.is_open() ? file : std::cout;
+  int stride = absl::GetFlag(FLAGS_stride);
+  if (stride == 0) stride = std::max<int>(1, e->model.meta.window_length / 2);
+  std::vector<int64_t> offset_in_file(files.size(), 0);
+  for (int64_t i = 0; i < e->windows.size(); ++i) {
+    const int32_t f = e->windows.sessions[i];
+    out << files[f] << "," << offset_in_file[f];
+    offset_in_file[f] += stride;
+    for (int d = 0; d < dim; ++d) out << "," << e->embeddings[i * dim + d];
+    out << "\n";
+  }
+  if (!out) return Fail(absl::UnavailableError("cannot write the embeddings"));
+  std::cerr << "embedded " << e->windows.size() << " windows of " << files.size()
+            << " file(s)\n";
+  return 0;
+}
+
+int RunEnroll() {
+  auto e = EmbedInput();
+  if (!e.ok()) return Fail(e.status());
+  if (absl::GetFlag(FLAGS_template_file).empty()) {
+    return Fail(absl::InvalidArgumentError("--template_file is required"));
+  }
+  const int dim = static_cast<int>(e->model.model->options().embedding);
+  absl::Status s = WriteTemplate(absl::GetFlag(FLAGS_template_file), absl::GetFlag(FLAGS_user),
+                                 e->model.meta, MeanTemplate(e->embeddings, dim));
+  if (!s.ok()) return Fail(s);
+  std::printf("user=%s windows=%lld template=%s\n", absl::GetFlag(FLAGS_user).c_str(),
+              static_cast<long long>(e->windows.size()),
+              absl::GetFlag(FLAGS_template_file).c_str());
+  return 0;
+}
+
+int RunVerify() {
+  auto e = EmbedInput();
+  if (!e.ok()) return Fail(e.status());
+  auto t = ReadTemplate(absl::GetFlag(FLAGS_template_file));
+  if (!t.ok()) return Fail(t.status());
+  if (t->model_config != e->model.meta.model_config ||
+      t->fingerprint != e->model.meta.fingerprint) {
+    return Fail(absl::FailedPreconditionError(absl::StrCat(
+        absl::GetFlag(FLAGS_template_file), " was enrolled with another checkpoint")));
+  }
+  const int dim = static_cast<int>(e->model.model->options().embedding);
+  if (static_cast<int>(t->values.size()) != dim) {
+    return Fail(absl::InvalidArgumentError("template size does not match the model"));
+  }
+  // Mean of the per-window cosine scores: the scale the EER threshold is on.
+  double score = 0;
+  for (int64_t i = 0; i < e->windows.size(); ++i) {
+    double s = 0;
+    for (int d = 0; d < dim; ++d) s += e->embeddings[i * dim + d] * t->values[d];
+    score += s;
+  }
+  score /= std::max<int64_t>(1, e->windows.size());
+  double threshold = absl::GetFlag(FLAGS_threshold);
+  if (threshold < -1) threshold = e->model.meta.eer_threshold;
+  std::printf("user=%s windows=%lld score=%.4f threshold=%.4f decision=%s\n",
+              t->user.c_str(), static_cast<long long>(e->windows.size()), score, threshold,
+              score >= threshold ? "accept" : "reject");
+  return 0;
+}
+
 }  // namespace
 }  // namespace tripletstream
 
@@ -136,12 +252,19 @@ int main(int argc, char** argv) {
       "Trains a TCN embedding with triplet loss from tripletstream data servers.\n"
       "  tripletstream-trainer train --servers=HOST:PORT[,...] [--device=cpu|cuda]\n"
       "      [--checkpoint_dir=DIR [--resume]] [--steps=N | --minutes=M] ...\n"
-      "The last line is key=value pairs: steps= triplets_per_s= data_stall_pct= "
+      "  tripletstream-trainer embed --checkpoint=F --input=a.csv[,b.csv] [--output=F]\n"
+      "  tripletstream-trainer enroll --checkpoint=F --input=CSVS --user=NAME "
+      "--template_file=F\n"
+      "  tripletstream-trainer verify --checkpoint=F --input=CSV --template_file=F "
+      "[--threshold=T]\n"
+      "train's last line is key=value pairs: steps= triplets_per_s= data_stall_pct= "
       "eer_pct= top1_pct=");
   const std::string command = positional.size() > 1 ? positional[1] : "";
   if (command == "train") return tripletstream::RunTrain();
-  std::cerr << "tripletstream-trainer: expected a command: train"
-            << (command.empty() ? "" : " (got '" + command + "')")
-            << " (embed, enroll and verify are not implemented yet); see --help\n";
+  if (command == "embed") return tripletstream::RunEmbed();
+  if (command == "enroll") return tripletstream::RunEnroll();
+  if (command == "verify") return tripletstream::RunVerify();
+  std::cerr << "tripletstream-trainer: expected a command: train, embed, enroll or verify"
+            << (command.empty() ? "" : " (got '" + command + "')") << "; see --help\n";
   return 2;
 }

@@ -1,5 +1,8 @@
 #include "trainer/tcn.h"
 
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace tripletstream {
@@ -9,6 +12,25 @@ namespace F = torch::nn::functional;
 std::string TcnOptions::ToString() const {
   return absl::StrFormat("in=%d ch=%d lv=%d k=%d do=%g emb=%d wn=%d", in_channels, channels,
                          levels, kernel_size, dropout, embedding, weight_norm ? 1 : 0);
+}
+
+absl::StatusOr<TcnOptions> ParseTcnOptions(const std::string& text) {
+  TcnOptions o;
+  int weight_norm = 0;
+  long long in, ch, lv, k, emb;
+  double dropout;
+  if (std::sscanf(text.c_str(), "in=%lld ch=%lld lv=%lld k=%lld do=%lf emb=%lld wn=%d", &in, &ch,
+                  &lv, &k, &dropout, &emb, &weight_norm) != 7) {
+    return absl::InvalidArgumentError(absl::StrCat("bad model config '", text, "'"));
+  }
+  o.in_channels = in;
+  o.channels = ch;
+  o.levels = lv;
+  o.kernel_size = k;
+  o.dropout = dropout;
+  o.embedding = emb;
+  o.weight_norm = weight_norm != 0;
+  return o;
 }
 
 int64_t ReceptiveField(const TcnOptions& options) {

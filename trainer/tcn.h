@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/statusor.h"
+
 namespace tripletstream {
 
 struct TcnOptions {
@@ -20,6 +22,9 @@ struct TcnOptions {
   // "in=12 ch=64 lv=5 k=3 do=0.1 emb=128 wn=0": part of checkpoints.
   std::string ToString() const;
 };
+
+// Inverse of TcnOptions::ToString.
+absl::StatusOr<TcnOptions> ParseTcnOptions(const std::string& text);
 
 // Samples of input that one output step sees: 1 + 2 (k - 1) (2^levels - 1)
 // (two causal convolutions per block).

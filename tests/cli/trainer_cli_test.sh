@@ -32,5 +32,21 @@ for key in steps=6 triplets_per_s= data_stall_pct= eer_pct= top1_pct=; do
   grep -q "$key" <<<"$out" || fail "result line lacks $key: $out"
 done
 expect_error "other model" "has model" "$T" train "${FLAGS[@]}" --resume --channels=16
+
+# embed / enroll / verify on raw CSVs with the checkpoint's preprocessing.
+S="$SRC/testdata/motionsense_sample/A_DeviceMotion_data"
+C="$WORK/ckpt/checkpoint.pt"
+"$T" embed --checkpoint="$C" --input="$S/wlk_7/sub_1.csv" --output="$WORK/emb.csv" 2>/dev/null \
+  || fail "embed"
+[[ $(wc -l <"$WORK/emb.csv") -eq 3 ]] || fail "embed: expected 3 windows, got $(wc -l <"$WORK/emb.csv")"
+out=$("$T" enroll --checkpoint="$C" --input="$S/wlk_7/sub_1.csv,$S/wlk_8/sub_1.csv" --user=u1 \
+        --template_file="$WORK/u1.tpl" 2>&1) || fail "enroll: $out"
+out=$("$T" verify --checkpoint="$C" --input="$S/wlk_7/sub_1.csv" --template_file="$WORK/u1.tpl" \
+        --threshold=0.5 2>&1) || fail "verify: $out"
+grep -q "decision=accept" <<<"$out" || fail "an enrolled file is not accepted: $out"
+expect_error "verify missing file" "nope.csv" "$T" verify --checkpoint="$C" \
+  --input="$WORK/nope.csv" --template_file="$WORK/u1.tpl"
+expect_error "enroll without template" "--template_file" "$T" enroll --checkpoint="$C" \
+  --input="$S/wlk_7/sub_1.csv" --user=u1
 SERVER_PID=$SERVER_PID; stop_server || fail "server exit code on SIGTERM"
 finish "trainer CLI"

@@ -1,0 +1,121 @@
+#include "trainer/inference.h"
+
+#include <glog/logging.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "common/csv_parser.h"
+#include "common/normalizer.h"
+
+namespace tripletstream {
+
+absl::StatusOr<LoadedModel> LoadModel(const std::string& checkpoint) {
+  auto meta = ReadCheckpointMeta(checkpoint);
+  if (!meta.ok()) return meta.status();
+  auto options = ParseTcnOptions(meta->model_config);
+  if (!options.ok()) return options.status();
+  LoadedModel loaded;
+  loaded.model = Tcn(*options);
+  if (absl::Status s = LoadCheckpoint(checkpoint, loaded.model, nullptr); !s.ok()) return s;
+  loaded.model->eval();
+  loaded.meta = *std::move(meta);
+  return loaded;
+}
+
+absl::StatusOr<WindowSet> WindowsFromCsv(const std::vector<std::string>& files,
+                                         const CheckpointMeta& meta, int stride) {
+  if (stride < 1) return absl::InvalidArgumentError("--stride must be >= 1");
+  CsvOptions options;
+  for (const std::string& name : meta.channel_names) {
+    ColumnRef ref;
+    ref.name = name;
+    options.columns.push_back(ref);
+  }
+  NormStats stats;
+  stats.mean = meta.norm_mean;
+  stats.std = meta.norm_std;
+  const int64_t channels = static_cast<int64_t>(meta.channel_names.size());
+  WindowSet set;
+  set.length = meta.window_length;
+  set.channels = channels;
+  for (size_t f = 0; f < files.size(); ++f) {
+    auto parsed = ParseCsvFile(files[f], options, FileLabels{"", files[f]}, /*strict=*/false,
+                               /*max_skipped_records=*/20);
+    if (!parsed.ok()) return parsed.status();
+    if (parsed->rows_skipped > 0) {
+      LOG(WARNING) << files[f] << ": " << parsed->rows_skipped << " malformed rows skipped, "
+                   << "first at line " << parsed->skipped[0].line << ": "
+                   << parsed->skipped[0].reason;
+    }
+    std::vector<float>& values = parsed->groups[0].values;
+    const int64_t rows = static_cast<int64_t>(values.size()) / channels;
+    if (rows < meta.window_length) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          files[f], ": ", rows, " usable rows, fewer than one window of ", meta.window_length));
+    }
+    NormalizeRows(stats, values.data(), rows);
+    for (int64_t offset = 0; offset + meta.window_length <= rows; offset += stride) {
+      set.values.insert(set.values.end(), values.begin() + offset * channels,
+                        values.begin() + (offset + meta.window_length) * channels);
+      set.users.push_back(0);
+      set.sessions.push_back(static_cast<int32_t>(f));
+    }
+  }
+  return set;
+}
+
+std::vector<float> MeanTemplate(const std::vector<float>& embeddings, int dim) {
+  std::vector<double> sum(dim, 0.0);
+  for (size_t i = 0; i < embeddings.size(); ++i) sum[i % dim] += embeddings[i];
+  double norm = 0;
+  for (double v : sum) norm += v * v;
+  norm = std::sqrt(std::max(norm, 1e-24));
+  std::vector<float> out(dim);
+  for (int d = 0; d < dim; ++d) out[d] = static_cast<float>(sum[d] / norm);
+  return out;
+}
+
+absl::Status WriteTemplate(const std::string& path, const std::string& user,
+                           const CheckpointMeta& meta, const std::vector<float>& values) {
+  if (user.empty() || user.find_first_of(" \n") != std::string::npos) {
+    return absl::InvalidArgumentError("--user must be non-empty and without spaces");
+  }
+  std::ofstream out(path);
+  out << "tripletstream-template v1 " << user << " " << meta.fingerprint << " "
+      << meta.model_config << "\n";
+  for (size_t i = 0; i < values.size(); ++i) {
+    out << (i ? " " : "") << absl::StrFormat("%.9g", values[i]);
+  }
+  out << "\n";
+  out.close();
+  if (!out) return absl::UnavailableError(absl::StrCat("cannot write template ", path));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Template> ReadTemplate(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read template ", path));
+  std::string header, body;
+  std::getline(in, header);
+  std::getline(in, body);
+  std::vector<std::string> fields = absl::StrSplit(header, absl::MaxSplits(' ', 4));
+  if (fields.size() != 5 || fields[0] != "tripletstream-template" || fields[1] != "v1") {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a tripletstream template"));
+  }
+  Template t;
+  t.user = fields[2];
+  t.fingerprint = fields[3];
+  t.model_config = fields[4];
+  std::istringstream values(body);
+  float v;
+  while (values >> v) t.values.push_back(v);
+  if (t.values.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no values"));
+  return t;
+}
+
+}  // namespace tripletstream
