@@ -69,9 +69,39 @@ std::vector<float> Embed(Tcn& model, const torch::Device& device, const WindowSe
   return out;
 }
 
+namespace {
+
+// Verification scores per group of the probes' sessions.
+std::map<std::string, VerificationResult> ByGroup(
+    const std::vector<float>& enroll, const std::vector<int32_t>& enroll_users,
+    const std::vector<float>& probe, const std::vector<int32_t>& probe_users,
+    const std::vector<int32_t>& probe_sessions, const std::vector<std::string>& group_of,
+    int dim) {
+  std::map<std::string, VerificationResult> out;
+  if (group_of.empty()) return out;
+  std::map<std::string, std::vector<size_t>> rows;
+  for (size_t i = 0; i < probe_users.size(); ++i) {
+    const int32_t session = probe_sessions[i];
+    rows[session < static_cast<int32_t>(group_of.size()) ? group_of[session] : "?"].push_back(i);
+  }
+  for (const auto& [group, indices] : rows) {
+    std::vector<float> values;
+    std::vector<int32_t> users;
+    for (size_t i : indices) {
+      values.insert(values.end(), probe.begin() + i * dim, probe.begin() + (i + 1) * dim);
+      users.push_back(probe_users[i]);
+    }
+    out[group] = EvaluateVerification(enroll, enroll_users, values, users, dim);
+  }
+  return out;
+}
+
+}  // namespace
+
 EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& test,
                     const WindowSet& train, const WindowSet& holdout,
-                    const std::vector<bool>& enroll_session) {
+                    const std::vector<bool>& enroll_session,
+                    const std::vector<std::string>& session_group) {
   EvalReport report;
   const int dim = static_cast<int>(model->options().embedding);
   if (test.size() > 0) {
@@ -84,7 +114,7 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
       ++windows_of_user[test.users[i]];
     }
     std::vector<float> enroll, probe;
-    std::vector<int32_t> enroll_users, probe_users;
+    std::vector<int32_t> enroll_users, probe_users, probe_sessions;
     for (int64_t i = 0; i < test.size(); ++i) {
       const int32_t user = test.users[i];
       const std::set<int32_t>& own = sessions[user];
@@ -102,15 +132,20 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
       target.insert(target.end(), embeddings.begin() + i * dim,
                     embeddings.begin() + (i + 1) * dim);
       (enrolls ? enroll_users : probe_users).push_back(user);
+      if (!enrolls) probe_sessions.push_back(test.sessions[i]);
     }
     report.open_set = EvaluateVerification(enroll, enroll_users, probe, probe_users, dim);
     report.has_open_set = report.open_set.probes > 0 && report.open_set.users > 1;
+    report.open_set_groups = ByGroup(enroll, enroll_users, probe, probe_users, probe_sessions,
+                                     session_group, dim);
   }
   if (holdout.size() > 0 && train.size() > 0) {
     std::vector<float> enroll = Embed(model, device, train);
     std::vector<float> probe = Embed(model, device, holdout);
     report.cross_session = EvaluateVerification(enroll, train.users, probe, holdout.users, dim);
     report.has_cross_session = report.cross_session.probes > 0;
+    report.cross_session_groups = ByGroup(enroll, train.users, probe, holdout.users,
+                                          holdout.sessions, session_group, dim);
   }
   return report;
 }

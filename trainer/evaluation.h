@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct EvalReport {
   bool has_open_set = false, has_cross_session = false;
   VerificationResult open_set;       // Test users: first half of their sessions enroll.
   VerificationResult cross_session;  // Training users: train sessions enroll, holdout probe.
+  // The same scores restricted to the probes of one session group (e.g. the
+  // activity of MotionSense's "wlk_15"); empty without groups.
+  std::map<std::string, VerificationResult> open_set_groups, cross_session_groups;
 };
 
 // Open-set on `test` (users never trained on). With `enroll_session` (by
@@ -45,7 +49,8 @@ struct EvalReport {
 // probes from `holdout`.
 EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& test,
                     const WindowSet& train, const WindowSet& holdout,
-                    const std::vector<bool>& enroll_session = {});
+                    const std::vector<bool>& enroll_session = {},
+                    const std::vector<std::string>& session_group = {});
 
 }  // namespace tripletstream
 

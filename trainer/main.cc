@@ -54,6 +54,9 @@ ABSL_FLAG(int64_t, eval_every, 0, "Steps between evaluations; 0 = at the end onl
 ABSL_FLAG(int64_t, checkpoint_every, 500, "Steps between checkpoints.");
 ABSL_FLAG(bool, eval, true, "Evaluate (EER, top-1) before and after training.");
 ABSL_FLAG(std::string, metrics, "", "Append JSON-lines metrics to this file.");
+ABSL_FLAG(std::string, session_groups, "",
+          "Also score per session group: RE2 on session names whose first capture group "
+          "names the group, e.g. '([a-z]+)_.*' for MotionSense activities.");
 ABSL_FLAG(std::string, enroll_sessions, "",
           "Open-set evaluation: RE2 full match on session names that enroll (the rest "
           "probe), e.g. '.*_[1-9]'; empty = first half of each test user's sessions.");
@@ -116,6 +119,7 @@ int RunTrain() {
   c.eval_at_end = absl::GetFlag(FLAGS_eval);
   c.metrics_path = absl::GetFlag(FLAGS_metrics);
   c.enroll_sessions = absl::GetFlag(FLAGS_enroll_sessions);
+  c.session_group_regex = absl::GetFlag(FLAGS_session_groups);
   c.prefetch_per_shard = absl::GetFlag(FLAGS_prefetch);
   c.torch_threads = absl::GetFlag(FLAGS_torch_threads);
   if (c.steps < 1 || c.model.channels < 1 || c.model.levels < 1 || c.model.kernel_size < 1 ||

@@ -141,6 +141,19 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
       enroll_session.push_back(RE2::FullMatch(name, enroll_re));
     }
   }
+  std::vector<std::string> session_group;
+  if (!config.session_group_regex.empty()) {
+    RE2 group_re(config.session_group_regex, RE2::Quiet);
+    if (!group_re.ok() || group_re.NumberOfCapturingGroups() < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--session_groups '", config.session_group_regex,
+          "' must be a valid RE2 with a capture group"));
+    }
+    for (const std::string& name : info->session_names()) {
+      std::string group;
+      session_group.push_back(RE2::FullMatch(name, group_re, &group) ? group : "other");
+    }
+  }
   MetricsLog metrics(config.metrics_path);
   TrainResult result;
   std::optional<EvalSets> eval_sets;
@@ -158,7 +171,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
       eval_sets = std::move(sets);
     }
     return Evaluate(model, device, eval_sets->test, eval_sets->train, eval_sets->holdout,
-                    enroll_session);
+                    enroll_session, session_group);
   };
   auto log_eval = [&](const EvalReport& report, int64_t step) {
     std::string json = absl::StrFormat("{\"step\": %d", step);
@@ -176,6 +189,22 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
           report.cross_session.probes);
       absl::StrAppendFormat(&json, ", \"cross_eer_pct\": %.4f, \"cross_top1_pct\": %.4f",
                             report.cross_session.eer_pct, report.cross_session.top1_pct);
+    }
+    for (const auto& [name, groups] :
+         {std::pair{"open-set", &report.open_set_groups},
+          std::pair{"cross-session", &report.cross_session_groups}}) {
+      if (groups->empty()) continue;
+      absl::StrAppendFormat(&json, ", \"%s_groups\": {",
+                            std::string(name) == "open-set" ? "open_set" : "cross_session");
+      bool first = true;
+      for (const auto& [group, r] : *groups) {
+        LOG(INFO) << absl::StrFormat("eval step %d %s [%s]: EER %.2f%% top-1 %.2f%% (%d probes)",
+                                     step, name, group, r.eer_pct, r.top1_pct, r.probes);
+        absl::StrAppendFormat(&json, "%s\"%s\": {\"eer_pct\": %.4f, \"top1_pct\": %.4f}",
+                              first ? "" : ", ", group, r.eer_pct, r.top1_pct);
+        first = false;
+      }
+      json += "}";
     }
     metrics.Write(json + "}");
   };

@@ -69,3 +69,21 @@ TEST(EvaluationTest, EmbedKeepsTheTrainingMode) {
 
 }  // namespace
 }  // namespace tripletstream
+
+namespace tripletstream {
+namespace {
+
+TEST(EvaluationTest, ScoresAreBrokenDownBySessionGroup) {
+  Tcn model = SmallModel();
+  // Sessions 0 and 1 are group "a", session 2 is "b"; session 0 enrolls.
+  EvalReport r = Evaluate(model, torch::kCPU, MakeWindows(3, 2), {}, {}, {true, false, false},
+                          {"a", "a", "b"});
+  ASSERT_EQ(r.open_set_groups.size(), 2u);
+  EXPECT_EQ(r.open_set_groups.at("a").probes, 3 * 1 * 2);
+  EXPECT_EQ(r.open_set_groups.at("b").probes, 3 * 1 * 2);
+  EvalReport none = Evaluate(model, torch::kCPU, MakeWindows(3, 2), {}, {});
+  EXPECT_TRUE(none.open_set_groups.empty());
+}
+
+}  // namespace
+}  // namespace tripletstream
