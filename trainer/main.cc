@@ -19,7 +19,9 @@
 #include "trainer/inference.h"
 #include "trainer/training.h"
 
-ABSL_FLAG(std::string, servers, "127.0.0.1:50051", "Comma separated data servers.");
+ABSL_FLAG(std::string, servers, "127.0.0.1:50051",
+          "Comma separated data servers; dns:///HOST:PORT expands to every address HOST "
+          "resolves to (e.g. a Kubernetes headless Service).");
 ABSL_FLAG(std::string, device, "cpu", "cpu or cuda.");
 ABSL_FLAG(std::string, checkpoint_dir, "", "Folder for checkpoint.pt (empty: none).");
 ABSL_FLAG(bool, resume, false, "Continue from checkpoint_dir/checkpoint.pt if present.");

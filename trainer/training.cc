@@ -12,12 +12,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "probe/stream_probe.h"
 #include "re2/re2.h"
 #include "trainer/batch_receiver.h"
 #include "trainer/checkpoint.h"
 #include "trainer/evaluation.h"
 #include "trainer/losses.h"
+#include "trainer/server_list.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/stall_meter.h"
 
@@ -61,8 +63,15 @@ struct EvalSets {
 
 }  // namespace
 
-absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
+absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
+  TrainConfig config = given;
+  auto servers = ExpandServers(given.servers);
+  if (!servers.ok()) return servers.status();
+  config.servers = *std::move(servers);
   if (config.servers.empty()) return absl::InvalidArgumentError("--servers is empty");
+  if (config.servers != given.servers) {
+    LOG(INFO) << "servers: " << absl::StrJoin(config.servers, ", ");
+  }
   if (config.device != "cpu" && config.device != "cuda") {
     return absl::InvalidArgumentError(
         absl::StrCat("--device must be cpu or cuda, got '", config.device, "'"));

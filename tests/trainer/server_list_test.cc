@@ -1,0 +1,35 @@
+#include "trainer/server_list.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace tripletstream {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+
+TEST(ServerListTest, KeepsPlainEntriesInOrderWithoutDuplicates) {
+  auto out = ExpandServers({"b:1", "a:2", "b:1"});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, (std::vector<std::string>{"b:1", "a:2"}));
+}
+
+TEST(ServerListTest, ExpandsDnsNamesToEveryAddress) {
+  auto out = ExpandServers({"dns:///localhost:7000", "dns:///127.0.0.1:7001"});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(*out, Contains("127.0.0.1:7000"));
+  EXPECT_THAT(*out, Contains("127.0.0.1:7001"));
+}
+
+TEST(ServerListTest, ErrorsNameTheEntry) {
+  auto no_port = ExpandServers({"dns:///localhost"});
+  ASSERT_FALSE(no_port.ok());
+  EXPECT_THAT(no_port.status().message(), HasSubstr("no port"));
+  auto unknown = ExpandServers({"dns:///no-such-host.invalid:1"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().message(), HasSubstr("no-such-host.invalid"));
+}
+
+}  // namespace
+}  // namespace tripletstream

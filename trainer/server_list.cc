@@ -1,0 +1,73 @@
+#include "trainer/server_list.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace tripletstream {
+namespace {
+
+constexpr char kDnsPrefix[] = "dns:///";
+
+absl::StatusOr<std::vector<std::string>> Resolve(const std::string& entry) {
+  const std::string target = entry.substr(sizeof(kDnsPrefix) - 1);
+  const size_t colon = target.rfind(':');
+  if (colon == std::string::npos || colon + 1 == target.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("server '", entry, "' has no port"));
+  }
+  std::string host = target.substr(0, colon);
+  const std::string port = target.substr(colon + 1);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* result = nullptr;
+  const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &result);
+  if (rc != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot resolve '", entry, "': ", gai_strerror(rc)));
+  }
+  std::vector<std::string> out;
+  for (addrinfo* a = result; a != nullptr; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {0};
+    if (a->ai_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr, text,
+                sizeof(text));
+      out.push_back(absl::StrCat(text, ":", port));
+    } else if (a->ai_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr, text,
+                sizeof(text));
+      out.push_back(absl::StrCat("[", text, "]:", port));
+    }
+  }
+  freeaddrinfo(result);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ExpandServers(const std::vector<std::string>& servers) {
+  std::vector<std::string> out;
+  for (const std::string& entry : servers) {
+    if (!absl::StartsWith(entry, kDnsPrefix)) {
+      if (std::find(out.begin(), out.end(), entry) == out.end()) out.push_back(entry);
+      continue;
+    }
+    auto addresses = Resolve(entry);
+    if (!addresses.ok()) return addresses.status();
+    std::sort(addresses->begin(), addresses->end());
+    for (const std::string& address : *addresses) {
+      if (std::find(out.begin(), out.end(), address) == out.end()) out.push_back(address);
+    }
+  }
+  return out;
+}
+
+}  // namespace tripletstream
