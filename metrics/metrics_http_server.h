@@ -1,0 +1,50 @@
+#ifndef TRIPLETSTREAM_METRICS_METRICS_HTTP_SERVER_H_
+#define TRIPLETSTREAM_METRICS_METRICS_HTTP_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "metrics/metrics_registry.h"
+
+namespace httplib {
+class Server;
+}  // namespace httplib
+
+namespace tripletstream {
+
+// Serves a MetricsRegistry over HTTP (cpp-httplib) for Prometheus:
+// GET /metrics returns the text exposition format, GET / a short index.
+// Runs its own listener thread; the destructor stops it.
+class MetricsHttpServer {
+ public:
+  // Listens on host:port (port 0 picks a free port, see port()).
+  // UNAVAILABLE when the address cannot be bound. `registry` must outlive
+  // the server.
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
+      const std::string& host, int port, const MetricsRegistry* registry);
+  ~MetricsHttpServer();
+  MetricsHttpServer(const MetricsHttpServer&) = delete;
+  MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
+
+  int port() const { return port_; }
+
+ private:
+  MetricsHttpServer() = default;
+
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+// The programs' --metrics_port convention: 0 = no endpoint (returns
+// nullptr), -1 = any free port, else that port; logs the URL. INVALID_ARGUMENT
+// names `flag_name` for other values.
+absl::StatusOr<std::unique_ptr<MetricsHttpServer>> StartMetricsEndpoint(
+    const std::string& host, int port, const MetricsRegistry* registry,
+    const std::string& flag_name = "--metrics_port");
+
+}  // namespace tripletstream
+
+#endif  // TRIPLETSTREAM_METRICS_METRICS_HTTP_SERVER_H_
