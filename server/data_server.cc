@@ -13,17 +13,22 @@ constexpr char kServiceName[] = "tripletstream.v1.TripletStream";
 
 }  // namespace
 
-DataServer::DataServer(std::shared_ptr<const PreparedDataset> dataset,
-                       const DataServiceConfig& config)
-    : service_(std::move(dataset), config, &stats_),
-      grpc_service_(&service_, &stats_, &reaper_) {}
+DataServer::DataServer(const DataServiceConfig& config)
+    : config_(config), grpc_service_(nullptr, &stats_, &reaper_) {}
 
 absl::StatusOr<std::unique_ptr<DataServer>> DataServer::Start(
     std::shared_ptr<const PreparedDataset> dataset, const DataServiceConfig& config,
     const std::string& listen_address) {
+  auto server = Listen(config, listen_address);
+  if (server.ok()) (*server)->Serve(std::move(dataset));
+  return server;
+}
+
+absl::StatusOr<std::unique_ptr<DataServer>> DataServer::Listen(
+    const DataServiceConfig& config, const std::string& listen_address) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  std::unique_ptr<DataServer> server(new DataServer(std::move(dataset), config));
+  std::unique_ptr<DataServer> server(new DataServer(config));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(),
                            &server->port_);
@@ -40,15 +45,31 @@ absl::StatusOr<std::unique_ptr<DataServer>> DataServer::Start(
                      " (address in use, or not a host:port?)"));
   }
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus(false);
+  health->SetServingStatus(kServiceName, false);
+  return server;
+}
+
+void DataServer::Serve(std::shared_ptr<const PreparedDataset> dataset) {
+  CHECK(service_ == nullptr) << "Serve called twice";
+  if (shut_down_) return;
+  service_ = std::make_unique<DataService>(std::move(dataset), config_, &stats_);
+  grpc_service_.SetService(service_.get());
+  stats_.serving.store(true);
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
-  return server;
+}
+
+void DataServer::Drain() {
+  stats_.serving.store(false);
+  server_->GetHealthCheckService()->SetServingStatus(false);
 }
 
 void DataServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  Drain();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
 }

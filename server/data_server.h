@@ -17,32 +17,52 @@
 namespace tripletstream {
 
 // A running tripletstream gRPC server: the TripletStream service, the
-// standard health service (SERVING once started, NOT_SERVING while
-// draining) and server reflection. Used by main.cc and by tests, which
-// listen on 127.0.0.1:0.
+// standard health service and server reflection. Used by main.cc and by
+// tests, which listen on 127.0.0.1:0.
+//
+// Health ("" and "tripletstream.v1.TripletStream") is NOT_SERVING from
+// Listen until Serve (while the dataset loads; TripletStream RPCs then fail
+// with UNAVAILABLE), SERVING after it, and NOT_SERVING again once Shutdown
+// starts draining.
 class DataServer {
  public:
+  // Listens at once, without a dataset.
+  static absl::StatusOr<std::unique_ptr<DataServer>> Listen(
+      const DataServiceConfig& config, const std::string& listen_address);
+  // Listen + Serve.
   static absl::StatusOr<std::unique_ptr<DataServer>> Start(
       std::shared_ptr<const PreparedDataset> dataset, const DataServiceConfig& config,
       const std::string& listen_address);
   ~DataServer();
 
-  int port() const { return port_; }
-  const ServerStats& stats() const { return stats_; }
-  const DataService& service() const { return service_; }
+  // Starts serving `dataset` and reports SERVING. Call once, before Shutdown.
+  void Serve(std::shared_ptr<const PreparedDataset> dataset);
 
-  // Marks the server NOT_SERVING, lets in-flight writes finish for up to
-  // `grace`, then cancels the remaining streams and joins their producers.
+  int port() const { return port_; }
+  ServerStats& stats() { return stats_; }
+  const ServerStats& stats() const { return stats_; }
+  // Only after Serve.
+  const DataService& service() const { return *service_; }
+
+  // Reports NOT_SERVING (health and metrics) but keeps serving: load
+  // balancers and Kubernetes stop sending new clients while open streams
+  // go on. Idempotent.
+  void Drain();
+
+  // Drain, then stop accepting calls, let in-flight writes finish for up to
+  // `grace`, cancel the remaining streams and join their producers.
   // Idempotent.
   void Shutdown(absl::Duration grace);
 
  private:
-  DataServer(std::shared_ptr<const PreparedDataset> dataset,
-             const DataServiceConfig& config);
+  explicit DataServer(const DataServiceConfig& config);
 
+  // Destroyed bottom-up: the gRPC server, then the reaper (joining the
+  // producers of finished streams), then the dataset they read.
+  const DataServiceConfig config_;
   ServerStats stats_;
-  PipelineReaper reaper_;  // Outlives the gRPC server: declared before it.
-  DataService service_;
+  std::unique_ptr<DataService> service_;  // Set by Serve.
+  PipelineReaper reaper_;
   GrpcService grpc_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

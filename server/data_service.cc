@@ -40,6 +40,21 @@ void FillWindowBatch(const PreparedDataset& dataset, const SplitWindows& split,
                                 out->user_labels().data(), out->user_labels_size()));
 }
 
+// Producer threads, buffers and the server-wide gauges for one stream.
+template <typename Pipeline>
+typename Pipeline::Options PipelineOptions(const DataServiceConfig& config,
+                                           ServerStats* stats) {
+  typename Pipeline::Options options;
+  options.threads = config.producer_threads;
+  options.buffers_per_thread = config.buffers_per_thread;
+  if (stats != nullptr) {
+    options.queued_gauge = &stats->queued_batches;
+    options.threads_gauge = &stats->producer_threads;
+    options.busy_gauge = &stats->producers_busy;
+  }
+  return options;
+}
+
 }  // namespace
 
 absl::StatusOr<SplitId> SplitFromProto(int split) {
@@ -152,10 +167,7 @@ absl::StatusOr<std::unique_ptr<BatchPipeline>> DataService::NewTripletPipeline(
       PlanIndices(builder->batches_per_epoch(), request.start_index(),
                   request.shard().count(), request.shard().index(), request.max_batches());
   if (!plan.ok()) return plan.status();
-  BatchPipeline::Options options;
-  options.threads = config_.producer_threads;
-  options.buffers_per_thread = config_.buffers_per_thread;
-  options.queued_gauge = stats_ != nullptr ? &stats_->queued_batches : nullptr;
+  auto options = PipelineOptions<BatchPipeline>(config_, stats_);
   IndexPlan p = *plan;
   return std::make_unique<BatchPipeline>(
       p.count,
@@ -177,10 +189,7 @@ absl::StatusOr<std::unique_ptr<WindowPipeline>> DataService::NewWindowPipeline(
   const SplitWindows* windows = &dataset->windows.split(*split);
   const int64_t total = static_cast<int64_t>(windows->windows.size());
   const int64_t batch = request.batch_size();
-  WindowPipeline::Options options;
-  options.threads = config_.producer_threads;
-  options.buffers_per_thread = config_.buffers_per_thread;
-  options.queued_gauge = stats_ != nullptr ? &stats_->queued_batches : nullptr;
+  auto options = PipelineOptions<WindowPipeline>(config_, stats_);
   return std::make_unique<WindowPipeline>(
       (total + batch - 1) / batch,
       [dataset, windows, total, batch](int64_t seq, v1::WindowBatch* out) {

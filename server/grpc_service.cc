@@ -158,6 +158,16 @@ class StreamReactor final : public grpc::ServerWriteReactor<Message> {
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+template <typename Message>
+void StartOrReject(StreamReactor<Message>* reactor,
+                   absl::StatusOr<std::unique_ptr<ProducerPipeline<Message>>> pipeline) {
+  if (!pipeline.ok()) {
+    reactor->Reject(pipeline.status());
+  } else {
+    reactor->Start(*std::move(pipeline));
+  }
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -166,35 +176,45 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
+absl::StatusOr<const DataService*> GrpcService::service() const {
+  const DataService* service = service_.load(std::memory_order_acquire);
+  if (service == nullptr) {
+    return absl::UnavailableError("the data server is still loading its dataset");
+  }
+  return service;
+}
+
 grpc::ServerUnaryReactor* GrpcService::GetDatasetInfo(
     grpc::CallbackServerContext* context, const v1::GetDatasetInfoRequest* request,
     v1::GetDatasetInfoResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(service_->GetDatasetInfo(*request, response)));
+  absl::StatusOr<const DataService*> service = this->service();
+  reactor->Finish(ToGrpcStatus(service.ok() ? (*service)->GetDatasetInfo(*request, response)
+                                            : service.status()));
   return reactor;
 }
 
 grpc::ServerWriteReactor<v1::Batch>* GrpcService::StreamTriplets(
     grpc::CallbackServerContext* context, const v1::StreamTripletsRequest* request) {
   auto* reactor = new StreamReactor<v1::Batch>(stats_, reaper_, context->peer());
-  auto pipeline = service_->NewTripletPipeline(*request, reactor->ReadyCallback());
-  if (!pipeline.ok()) {
-    reactor->Reject(pipeline.status());
-  } else {
-    reactor->Start(*std::move(pipeline));
+  absl::StatusOr<const DataService*> service = this->service();
+  if (!service.ok()) {
+    reactor->Reject(service.status());
+    return reactor;
   }
+  StartOrReject(reactor, (*service)->NewTripletPipeline(*request, reactor->ReadyCallback()));
   return reactor;
 }
 
 grpc::ServerWriteReactor<v1::WindowBatch>* GrpcService::StreamWindows(
     grpc::CallbackServerContext* context, const v1::StreamWindowsRequest* request) {
   auto* reactor = new StreamReactor<v1::WindowBatch>(stats_, reaper_, context->peer());
-  auto pipeline = service_->NewWindowPipeline(*request, reactor->ReadyCallback());
-  if (!pipeline.ok()) {
-    reactor->Reject(pipeline.status());
-  } else {
-    reactor->Start(*std::move(pipeline));
+  absl::StatusOr<const DataService*> service = this->service();
+  if (!service.ok()) {
+    reactor->Reject(service.status());
+    return reactor;
   }
+  StartOrReject(reactor, (*service)->NewWindowPipeline(*request, reactor->ReadyCallback()));
   return reactor;
 }
 

@@ -3,6 +3,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+
+#include "absl/status/statusor.h"
+
 #include "server/data_service.h"
 #include "server/pipeline_reaper.h"
 #include "server/server_stats.h"
@@ -16,8 +20,15 @@ namespace tripletstream {
 // the producer that builds it. No callback blocks.
 class GrpcService final : public v1::TripletStream::CallbackService {
  public:
+  // `service` may be null while the dataset loads: RPCs then fail with
+  // UNAVAILABLE until SetService.
   GrpcService(const DataService* service, ServerStats* stats, PipelineReaper* reaper)
       : service_(service), stats_(stats), reaper_(reaper) {}
+
+  // Starts forwarding to `service`, which must outlive this object.
+  void SetService(const DataService* service) {
+    service_.store(service, std::memory_order_release);
+  }
 
   grpc::ServerUnaryReactor* GetDatasetInfo(grpc::CallbackServerContext* context,
                                            const v1::GetDatasetInfoRequest* request,
@@ -30,7 +41,10 @@ class GrpcService final : public v1::TripletStream::CallbackService {
       const v1::StreamWindowsRequest* request) override;
 
  private:
-  const DataService* service_;
+  // The service, or UNAVAILABLE when it is not set yet.
+  absl::StatusOr<const DataService*> service() const;
+
+  std::atomic<const DataService*> service_;
   ServerStats* stats_;
   PipelineReaper* reaper_;
 };

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -21,7 +22,10 @@
 #include "common/dataset_loader.h"
 #include "common/prepared_dataset.h"
 #include "common/program_init.h"
+#include "metrics/metrics_http_server.h"
+#include "metrics/metrics_registry.h"
 #include "server/data_server.h"
+#include "server/server_metrics.h"
 #include "server/sampling_config.h"
 
 ABSL_FLAG(std::string, data, "", "Root folder of the CSV files (required).");
@@ -64,6 +68,12 @@ ABSL_FLAG(int, max_batch_size, 4096, "Largest batch (B, P*K or windows) a client
 ABSL_FLAG(double, stats_interval_s, 10.0, "Seconds between stats log lines; 0 = none.");
 ABSL_FLAG(bool, dry_run, false,
           "Load and prepare the data, log the summary, and exit without serving.");
+ABSL_FLAG(int, metrics_port, 0,
+          "Port of the Prometheus endpoint (GET /metrics, on --host); 0 = off, -1 = pick a "
+          "free port (logged).");
+ABSL_FLAG(double, drain_delay_s, 0.0,
+          "On SIGTERM/SIGINT, seconds to report NOT_SERVING while still serving (so load "
+          "balancers and Kubernetes stop routing here) before the shutdown grace starts.");
 ABSL_FLAG(double, shutdown_grace_s, 5.0,
           "On SIGTERM/SIGINT, seconds in-flight streams get to finish.");
 
@@ -148,6 +158,26 @@ void LogSummary(const LoadedData& loaded, const PreparedDataset& d) {
                                FingerprintHex(d.fingerprint));
 }
 
+void RecordIngest(const LoadStats& s, ServerStats* stats) {
+  stats->files_loaded.store(s.files_loaded);
+  stats->files_skipped.store(s.files_skipped);
+  stats->rows_kept.store(s.rows_kept);
+  stats->rows_skipped.store(s.rows_skipped);
+  stats->ingest_bytes.store(s.bytes);
+  stats->ingest_seconds.store(s.seconds);
+}
+
+absl::Status StartMetrics(const ServerStats& stats, MetricsRegistry* registry,
+                          std::unique_ptr<MetricsHttpServer>* out) {
+  if (absl::GetFlag(FLAGS_metrics_port) == 0) return absl::OkStatus();
+  if (absl::Status s = RegisterServerMetrics(&stats, registry); !s.ok()) return s;
+  auto server =
+      StartMetricsEndpoint(absl::GetFlag(FLAGS_host), absl::GetFlag(FLAGS_metrics_port), registry);
+  if (!server.ok()) return server.status();
+  *out = *std::move(server);
+  return absl::OkStatus();
+}
+
 int Run() {
   LoaderConfig loader_config;
   DataServiceConfig service_config;
@@ -166,6 +196,33 @@ int Run() {
   prep.split.test_user_regex = absl::GetFlag(FLAGS_test_users);
   prep.split.val_user_regex = absl::GetFlag(FLAGS_val_users);
   prep.split.holdout_session_regex = absl::GetFlag(FLAGS_holdout_sessions);
+
+  // Listen before loading so health checks see NOT_SERVING (not a refused
+  // connection) during ingest, and metrics are scrapable from the start.
+  std::unique_ptr<DataServer> server;
+  std::unique_ptr<MetricsHttpServer> metrics_server;
+  MetricsRegistry registry;
+  std::error_code error;
+  if (!std::filesystem::exists(loader_config.root, error)) {
+    LOG(ERROR) << "cannot load " << loader_config.root << ": no such file or directory";
+    return 1;
+  }
+  if (!absl::GetFlag(FLAGS_dry_run)) {
+    const std::string address =
+        absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port));
+    auto listening = DataServer::Listen(service_config, address);
+    if (!listening.ok()) {
+      LOG(ERROR) << listening.status();
+      return 1;
+    }
+    server = *std::move(listening);
+    LOG(INFO) << "listening on " << absl::GetFlag(FLAGS_host) << ":" << server->port()
+              << " (NOT_SERVING until the dataset is loaded)";
+    if (absl::Status s = StartMetrics(server->stats(), &registry, &metrics_server); !s.ok()) {
+      LOG(ERROR) << s;
+      return 1;
+    }
+  }
 
   absl::StatusOr<LoadedData> loaded = LoadDataset(loader_config);
   if (!loaded.ok()) {
@@ -190,14 +247,9 @@ int Run() {
     return 0;
   }
 
-  const std::string address =
-      absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port));
-  auto server = DataServer::Start(dataset, service_config, address);
-  if (!server.ok()) {
-    LOG(ERROR) << server.status();
-    return 1;
-  }
-  LOG(INFO) << "listening on " << absl::GetFlag(FLAGS_host) << ":" << (*server)->port()
+  RecordIngest(data.stats, &server->stats());
+  server->Serve(dataset);
+  LOG(INFO) << "serving on " << absl::GetFlag(FLAGS_host) << ":" << server->port()
             << " (producer threads per stream " << service_config.producer_threads
             << (service_config.augment.enabled() ? ", augmentation on" : "") << ")";
 
@@ -208,7 +260,7 @@ int Run() {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   const double interval = absl::GetFlag(FLAGS_stats_interval_s);
-  const ServerStats& stats = (*server)->stats();
+  const ServerStats& stats = server->stats();
   int64_t last_batches = 0, last_triplets = 0, last_bytes = 0;
   absl::Time last = absl::Now();
   for (;;) {
@@ -239,7 +291,13 @@ int Run() {
     last_bytes = bytes;
     last = now;
   }
-  (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
+  if (absl::GetFlag(FLAGS_drain_delay_s) > 0) {
+    server->Drain();
+    LOG(INFO) << "NOT_SERVING; new streams still accepted for "
+              << absl::GetFlag(FLAGS_drain_delay_s) << " s";
+    absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_drain_delay_s)));
+  }
+  server->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
   LOG(INFO) << "stopped after " << stats.batches_sent.load() << " batches, "
             << stats.window_batches_sent.load() << " window batches";
   return 0;

@@ -40,6 +40,9 @@ class ProducerPipeline {
     int buffers_per_thread = 2;
     // Optional server-wide gauge of built, not yet consumed messages.
     std::atomic<int64_t>* queued_gauge = nullptr;
+    // Optional gauges of producer threads alive and of those building now.
+    std::atomic<int64_t>* threads_gauge = nullptr;
+    std::atomic<int64_t>* busy_gauge = nullptr;
   };
 
   ProducerPipeline(int64_t total, BuildFn build, Options options,
@@ -47,7 +50,9 @@ class ProducerPipeline {
       : total_(total),
         build_(std::move(build)),
         on_ready_(std::move(on_ready)),
-        queued_gauge_(options.queued_gauge) {
+        queued_gauge_(options.queued_gauge),
+        threads_gauge_(options.threads_gauge),
+        busy_gauge_(options.busy_gauge) {
     const int threads = std::max(1, options.threads);
     const int buffers = std::max(1, options.buffers_per_thread);
     lanes_.reserve(threads);
@@ -118,6 +123,7 @@ class ProducerPipeline {
   };
 
   void Produce(int t) {
+    Gauge alive(threads_gauge_);
     Lane& lane = *lanes_[t];
     const int64_t step = static_cast<int64_t>(lanes_.size());
     for (int64_t seq = t; seq < total_; seq += step) {
@@ -126,7 +132,10 @@ class ProducerPipeline {
         if (cancelled_.load(std::memory_order_acquire)) return;
       }
       if (cancelled_.load(std::memory_order_acquire)) return;
-      build_(seq, message);
+      {
+        Gauge busy(busy_gauge_);
+        build_(seq, message);
+      }
       ready_count_.fetch_add(1, std::memory_order_relaxed);
       if (queued_gauge_ != nullptr) queued_gauge_->fetch_add(1, std::memory_order_relaxed);
       lane.ready.enqueue(message);
@@ -134,10 +143,28 @@ class ProducerPipeline {
     }
   }
 
+  // +1 on a gauge for its lifetime (no-op on nullptr).
+  class Gauge {
+   public:
+    explicit Gauge(std::atomic<int64_t>* g) : g_(g) {
+      if (g_ != nullptr) g_->fetch_add(1, std::memory_order_relaxed);
+    }
+    ~Gauge() {
+      if (g_ != nullptr) g_->fetch_sub(1, std::memory_order_relaxed);
+    }
+    Gauge(const Gauge&) = delete;
+    Gauge& operator=(const Gauge&) = delete;
+
+   private:
+    std::atomic<int64_t>* g_;
+  };
+
   const int64_t total_;
   BuildFn build_;
   std::function<void()> on_ready_;
   std::atomic<int64_t>* queued_gauge_;
+  std::atomic<int64_t>* threads_gauge_;
+  std::atomic<int64_t>* busy_gauge_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::unordered_map<const Message*, int> owner_;
   std::atomic<bool> cancelled_{false};

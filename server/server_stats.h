@@ -17,6 +17,17 @@ struct ServerStats {
   std::atomic<int64_t> streams_started{0};
   std::atomic<int64_t> streams_failed{0};
   std::atomic<int64_t> queued_batches{0};  // Built, waiting for the writer.
+  std::atomic<int64_t> producers_busy{0};  // Producer threads building a batch now.
+  std::atomic<int64_t> producer_threads{0};  // Producer threads alive.
+
+  // Ingest, set once by the program before serving (0 until then).
+  std::atomic<bool> serving{false};
+  std::atomic<int64_t> files_loaded{0};
+  std::atomic<int64_t> files_skipped{0};
+  std::atomic<int64_t> rows_kept{0};
+  std::atomic<int64_t> rows_skipped{0};
+  std::atomic<int64_t> ingest_bytes{0};
+  std::atomic<double> ingest_seconds{0};
 };
 
 }  // namespace tripletstream

@@ -164,24 +164,64 @@ TEST_F(DataServerTest, InvalidRequestsGetInvalidArgumentWithAReason) {
   EXPECT_EQ(window_reader->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// A dataset whose epoch (~45 MB of triplet payload) is far larger than
+// anything the HTTP/2 transport buffers, so a client that stops reading
+// really does stop the producers.
+std::shared_ptr<const PreparedDataset> LargePreparedDataset() {
+  testing::SyntheticSpec spec;
+  spec.users = 4;
+  spec.sessions_per_user = 2;
+  spec.rows_per_session = 20000;
+  spec.channels = 12;
+  PreprocessConfig config;
+  config.window_length = 128;
+  config.window_stride = 64;
+  config.split.train_fraction = 1.0;
+  config.split.val_fraction = 0.0;
+  config.split.test_fraction = 0.0;
+  auto prepared = PrepareDataset(testing::MakeSyntheticDataset(spec), config);
+  EXPECT_TRUE(prepared.ok()) << prepared.status();
+  if (!prepared.ok()) return nullptr;
+  return std::shared_ptr<const PreparedDataset>(*std::move(prepared));
+}
+
 TEST_F(DataServerTest, SlowClientKeepsServerBuffersBounded) {
-  auto stub = Stub();
+  dataset_ = LargePreparedDataset();
+  ASSERT_NE(dataset_, nullptr);
+  server_ = StartServer(2);
+  ASSERT_NE(server_, nullptr);
+  // A small, fixed receive window: the transport holds little, so the
+  // server's writer waits on the client.
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetInt("grpc.http2.bdp_probe", 0);
+  args.SetInt("grpc.http2.lookahead_bytes", 64 * 1024);
+  auto stub = v1::TripletStream::NewStub(grpc::CreateCustomChannel(
+      Address(*server_), grpc::InsecureChannelCredentials(), args));
   grpc::ClientContext context;
-  auto reader = stub->StreamTriplets(&context, Triplets(1));  // 170 batches.
+  auto reader = stub->StreamTriplets(&context, Triplets(16));
   v1::Batch batch;
-  int64_t received = 0;
-  int64_t max_queued = 0;
+  ASSERT_TRUE(reader->Read(&batch));
+  const int64_t total = batch.batches_per_epoch();
+  ASSERT_GT(total, 100);
+  // The client stops reading: the producers fill all their buffers (2
+  // threads x 2) and block, however long the client waits: one buffer sits
+  // in the write the transport cannot finish, the other three are queued.
+  EXPECT_TRUE(Eventually([&] { return server_->stats().queued_batches.load() == 3; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(server_->stats().queued_batches.load(), 3);
+  EXPECT_LT(server_->stats().batches_sent.load(), total / 2);
+  // Then it reads the rest: every batch arrives, in order.
+  int64_t received = 1;
+  int64_t expected_index = batch.index() + 1;
   while (reader->Read(&batch)) {
+    EXPECT_EQ(batch.index(), expected_index++);
     ++received;
-    // Reading slower than the producers build: their buffers fill up.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    max_queued = std::max(max_queued, server_->stats().queued_batches.load());
+    EXPECT_LE(server_->stats().queued_batches.load(), 4);
   }
   EXPECT_TRUE(reader->Finish().ok());
-  EXPECT_EQ(received, 170);
-  // 2 producer threads x 2 buffers: never more built-and-waiting batches.
-  EXPECT_LE(max_queued, 4);
-  EXPECT_GT(max_queued, 0);
+  EXPECT_EQ(received, total);
+  EXPECT_TRUE(Eventually([&] { return server_->stats().queued_batches.load() == 0; }));
 }
 
 TEST_F(DataServerTest, ClientCancellationStopsTheStream) {
@@ -225,17 +265,75 @@ TEST_F(DataServerTest, ShutdownWhileStreamingEndsTheStreamAndReturns) {
   EXPECT_EQ(server_->stats().active_streams.load(), 0);
 }
 
+grpc::health::v1::HealthCheckResponse::ServingStatus HealthOf(int port,
+                                                              const std::string& service) {
+  auto health = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = health->Check(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << service << ": " << status.error_message();
+  return response.status();
+}
+
+constexpr const char* kHealthServices[] = {"", "tripletstream.v1.TripletStream"};
+
 TEST_F(DataServerTest, HealthServiceReportsServing) {
-  auto health = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(Address(*server_), grpc::InsecureChannelCredentials()));
-  for (const char* service : {"", "tripletstream.v1.TripletStream"}) {
-    grpc::ClientContext context;
-    grpc::health::v1::HealthCheckRequest request;
-    request.set_service(service);
-    grpc::health::v1::HealthCheckResponse response;
-    ASSERT_TRUE(health->Check(&context, request, &response).ok()) << service;
-    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  for (const char* service : kHealthServices) {
+    EXPECT_EQ(HealthOf(server_->port(), service),
+              grpc::health::v1::HealthCheckResponse::SERVING);
   }
+  EXPECT_TRUE(server_->stats().serving.load());
+}
+
+TEST_F(DataServerTest, NotServingWhileTheDatasetLoads) {
+  auto listening = DataServer::Listen(DataServiceConfig(), "127.0.0.1:0");
+  ASSERT_TRUE(listening.ok()) << listening.status();
+  DataServer& server = **listening;
+  for (const char* service : kHealthServices) {
+    EXPECT_EQ(HealthOf(server.port(), service),
+              grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  }
+  EXPECT_FALSE(server.stats().serving.load());
+  // RPCs say why instead of hanging or crashing.
+  auto info = FetchDatasetInfo(Address(server), 10);
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(info.status().message(), HasSubstr("still loading"));
+  auto stub = v1::TripletStream::NewStub(
+      grpc::CreateChannel(Address(server), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  auto reader = stub->StreamTriplets(&context, Triplets(4));
+  v1::Batch batch;
+  EXPECT_FALSE(reader->Read(&batch));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  server.Serve(dataset_);
+  for (const char* service : kHealthServices) {
+    EXPECT_EQ(HealthOf(server.port(), service),
+              grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+  EXPECT_TRUE(FetchDatasetInfo(Address(server), 10).ok());
+}
+
+TEST_F(DataServerTest, DrainingReportsNotServingButFinishesOpenStreams) {
+  auto stub = Stub();
+  grpc::ClientContext context;
+  auto reader = stub->StreamTriplets(&context, Triplets(1));
+  v1::Batch batch;
+  ASSERT_TRUE(reader->Read(&batch));
+  server_->Drain();
+  for (const char* service : kHealthServices) {
+    EXPECT_EQ(HealthOf(server_->port(), service),
+              grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  }
+  EXPECT_FALSE(server_->stats().serving.load());
+  int64_t received = 1;
+  while (reader->Read(&batch)) ++received;
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(received, 170);
 }
 
 }  // namespace
