@@ -14,9 +14,13 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/program_init.h"
+#include "metrics/metrics_http_server.h"
+#include "metrics/metrics_registry.h"
 #include "trainer/inference.h"
+#include "trainer/trainer_metrics.h"
 #include "trainer/training.h"
 
 ABSL_FLAG(std::string, servers, "127.0.0.1:50051",
@@ -62,6 +66,10 @@ ABSL_FLAG(std::string, session_groups, "",
 ABSL_FLAG(std::string, enroll_sessions, "",
           "Open-set evaluation: RE2 full match on session names that enroll (the rest "
           "probe), e.g. '.*_[1-9]'; empty = first half of each test user's sessions.");
+ABSL_FLAG(int, metrics_port, 0,
+          "train: port of the Prometheus endpoint (GET /metrics); 0 = off, -1 = any free "
+          "port (logged).");
+ABSL_FLAG(std::string, metrics_host, "0.0.0.0", "train: address the metrics endpoint binds.");
 ABSL_FLAG(int, prefetch, 4, "Batches buffered per server shard.");
 ABSL_FLAG(int, torch_threads, 0, "LibTorch intra-op threads; 0 = all cores.");
 // embed / enroll / verify
@@ -77,6 +85,11 @@ ABSL_FLAG(int, stride, 0, "embed/enroll/verify: window stride; 0 = half a window
 
 namespace tripletstream {
 namespace {
+
+int Fail(const absl::Status& status) {
+  std::cerr << "tripletstream-trainer: " << status.message() << "\n";
+  return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+}
 
 int RunTrain() {
   TrainConfig c;
@@ -130,6 +143,19 @@ int RunTrain() {
                  "--embedding, --batch_size and --prefetch must be >= 1\n";
     return 2;
   }
+  MetricsRegistry registry;
+  TrainerMetrics live;
+  std::unique_ptr<MetricsHttpServer> metrics_server;
+  if (absl::GetFlag(FLAGS_metrics_port) != 0) {
+    absl::Status registered = live.Register(&registry);
+    auto started = StartMetricsEndpoint(absl::GetFlag(FLAGS_metrics_host),
+                                        absl::GetFlag(FLAGS_metrics_port), &registry);
+    if (!registered.ok() || !started.ok()) {
+      return Fail(registered.ok() ? started.status() : registered);
+    }
+    metrics_server = *std::move(started);
+    c.live_metrics = &live;
+  }
   absl::StatusOr<TrainResult> result = Train(c);
   if (!result.ok()) {
     LOG(ERROR) << result.status();
@@ -139,11 +165,13 @@ int RunTrain() {
   std::printf(
       "steps=%lld triplets=%lld seconds=%.1f triplets_per_s=%.0f data_stall_pct=%.2f "
       "loss=%.4f initial_eer_pct=%.2f eer_pct=%.2f top1_pct=%.2f cross_eer_pct=%.2f "
-      "cross_top1_pct=%.2f checkpoint=%s\n",
+      "cross_top1_pct=%.2f reconnects=%lld per_server=%s digest=%016llx checkpoint=%s\n",
       static_cast<long long>(result->steps), static_cast<long long>(result->triplets),
       result->seconds, result->triplets_per_s, result->data_stall_pct, result->final_loss,
       result->initial_eer_pct, result->eer_pct, result->top1_pct, result->cross_eer_pct,
-      result->cross_top1_pct,
+      result->cross_top1_pct, static_cast<long long>(result->reconnects),
+      absl::StrJoin(result->batches_per_server, "/").c_str(),
+      static_cast<unsigned long long>(result->stream_digest),
       result->checkpoint.empty() ? "none" : result->checkpoint.c_str());
   return 0;
 }
@@ -172,11 +200,6 @@ absl::StatusOr<Embedded> EmbedInput() {
   out.model = *std::move(model);
   out.windows = *std::move(windows);
   return out;
-}
-
-int Fail(const absl::Status& status) {
-  std::cerr << "tripletstream-trainer: " << status.message() << "\n";
-  return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
 int RunEmbed() {

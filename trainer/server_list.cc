@@ -57,7 +57,16 @@ absl::StatusOr<std::vector<std::string>> ExpandServers(const std::vector<std::st
   std::vector<std::string> out;
   for (const std::string& entry : servers) {
     if (!absl::StartsWith(entry, kDnsPrefix)) {
-      if (std::find(out.begin(), out.end(), entry) == out.end()) out.push_back(entry);
+      // gRPC's static address lists, "ipv4:A:P,B:P" and "ipv6:[A]:P,...",
+      // arrive split at the commas: each item is one server.
+      std::string plain = entry;
+      for (const char* scheme : {"ipv4:", "ipv6:"}) {
+        if (absl::StartsWith(plain, scheme)) plain = plain.substr(5);
+      }
+      if (plain.empty() || plain.rfind(':') == std::string::npos) {
+        return absl::InvalidArgumentError(absl::StrCat("server '", entry, "' has no port"));
+      }
+      if (std::find(out.begin(), out.end(), plain) == out.end()) out.push_back(plain);
       continue;
     }
     auto addresses = Resolve(entry);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/digest.h"
 #include "probe/stream_probe.h"
 #include "re2/re2.h"
 #include "trainer/batch_receiver.h"
@@ -22,6 +23,7 @@
 #include "trainer/server_list.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/stall_meter.h"
+#include "trainer/trainer_metrics.h"
 
 namespace tripletstream {
 namespace {
@@ -216,6 +218,15 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
       json += "}";
     }
     metrics.Write(json + "}");
+    if (config.live_metrics != nullptr) {
+      config.live_metrics->RecordEval(
+          report.has_open_set ? report.open_set.eer_pct
+                              : report.has_cross_session ? report.cross_session.eer_pct : -1,
+          report.has_open_set ? report.open_set.top1_pct
+                              : report.has_cross_session ? report.cross_session.top1_pct : -1,
+          report.has_cross_session ? report.cross_session.eer_pct : -1,
+          report.has_cross_session ? report.cross_session.top1_pct : -1);
+    }
   };
   if (config.eval_at_end && meta.step == 0) {
     auto before = evaluate();
@@ -253,6 +264,17 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
   int64_t loss_count = 0;
   auto receiver = std::make_unique<BatchReceiver>(receiver_config);
   receiver->Start(meta.epoch, meta.next_index);
+  // Batches and reconnects of the receivers of earlier epochs.
+  std::vector<int64_t> received_before(config.servers.size(), 0);
+  int64_t reconnects_before = 0;
+  auto received_so_far = [&](std::vector<int64_t>* batches) {
+    const ReceiverStats now = receiver->stats();
+    *batches = received_before;
+    for (size_t i = 0; i < batches->size() && i < now.batches_per_server.size(); ++i) {
+      (*batches)[i] += now.batches_per_server[i];
+    }
+    return reconnects_before + now.reconnects;
+  };
   auto save = [&]() -> absl::Status {
     if (checkpoint_path.empty()) return absl::OkStatus();
     result.checkpoint = checkpoint_path;
@@ -273,6 +295,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
     if (!batch.ok() && batch.status().code() == absl::StatusCode::kOutOfRange) {
       ++meta.epoch;
       meta.next_index = 0;
+      reconnects_before = received_so_far(&received_before);
       receiver = std::make_unique<BatchReceiver>(receiver_config);
       receiver->Start(meta.epoch, 0);
       continue;
@@ -333,7 +356,14 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
     loss_sum += loss_value;
     ++loss_count;
     result.final_loss = loss_value;
-    stall.AddStep(wait_s, Since(step_start));
+    const double step_s = Since(step_start);
+    stall.AddStep(wait_s, step_s);
+    if (config.live_metrics != nullptr) {
+      config.live_metrics->RecordStep(meta.step, step_s, wait_s, loss_value);
+      std::vector<int64_t> received;
+      const int64_t reconnects = received_so_far(&received);
+      config.live_metrics->RecordReceived(config.servers, received, reconnects);
+    }
     if (spread >= 0) {
       // Unit-norm embeddings of different users sit ~1.4 apart when spread;
       // near 0 means every window maps to the same point.
@@ -382,6 +412,11 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
     }
   }
   receiver->Stop();
+  for (uint64_t d : result.batch_digests) {
+    result.stream_digest = CombineDigest(result.stream_digest, d);
+  }
+  result.servers = config.servers;
+  result.reconnects = received_so_far(&result.batches_per_server);
   result.steps = meta.step;
   result.seconds = Since(started);
   result.triplets_per_s = result.triplets / std::max(stall.total_step_seconds(), 1e-9);

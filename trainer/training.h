@@ -10,6 +10,8 @@
 
 namespace tripletstream {
 
+class TrainerMetrics;
+
 enum class LossKind { kTriplet, kBatchHard, kBatchAll };
 
 struct TrainConfig {
@@ -46,6 +48,7 @@ struct TrainConfig {
   std::string session_group_regex;
   int prefetch_per_shard = 4;
   int torch_threads = 0;          // Intra-op threads; 0 = hardware concurrency.
+  TrainerMetrics* live_metrics = nullptr;  // Prometheus figures; optional, not owned.
 };
 
 struct TrainResult {
@@ -59,6 +62,12 @@ struct TrainResult {
   double cross_eer_pct = -1, cross_top1_pct = -1;
   double initial_eer_pct = -1;                   // Before the first step (fresh runs).
   std::vector<uint64_t> batch_digests;           // Digest of every batch trained on.
+  // batch_digests chained with CombineDigest: for one epoch from index 0 it
+  // equals tripletstream-probe's digest= of that epoch.
+  uint64_t stream_digest = 0;
+  std::vector<std::string> servers;              // Expanded --servers.
+  std::vector<int64_t> batches_per_server;       // Received (incl. prefetched), per server.
+  int64_t reconnects = 0;                        // Streams re-opened after a failure.
   std::string checkpoint;                        // Path written last.
 };
 

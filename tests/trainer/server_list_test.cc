@@ -22,10 +22,20 @@ TEST(ServerListTest, ExpandsDnsNamesToEveryAddress) {
   EXPECT_THAT(*out, Contains("127.0.0.1:7001"));
 }
 
+TEST(ServerListTest, StaticAddressListsBecomeOneServerPerAddress) {
+  // --servers=ipv4:127.0.0.1:7000,127.0.0.2:7001 split at the commas.
+  auto out = ExpandServers({"ipv4:127.0.0.1:7000", "127.0.0.2:7001", "ipv6:[::1]:7002"});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, (std::vector<std::string>{"127.0.0.1:7000", "127.0.0.2:7001", "[::1]:7002"}));
+}
+
 TEST(ServerListTest, ErrorsNameTheEntry) {
   auto no_port = ExpandServers({"dns:///localhost"});
   ASSERT_FALSE(no_port.ok());
   EXPECT_THAT(no_port.status().message(), HasSubstr("no port"));
+  auto bare = ExpandServers({"ipv4:"});
+  ASSERT_FALSE(bare.ok());
+  EXPECT_THAT(bare.status().message(), HasSubstr("'ipv4:' has no port"));
   auto unknown = ExpandServers({"dns:///no-such-host.invalid:1"});
   ASSERT_FALSE(unknown.ok());
   EXPECT_THAT(unknown.status().message(), HasSubstr("no-such-host.invalid"));
