@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian bookworm packages tripletstream builds with.
 # As root it installs what is missing; otherwise it lists what is missing and
-# fails. Usage: scripts/install_deps.sh [--bench] (adds Python yardstick deps).
+# fails. Usage: scripts/install_deps.sh [--bench] [--test]
+#   --bench adds the Python yardstick's packages, --test what the tests run
+#   besides the build (a real Prometheus server, curl).
 set -euo pipefail
 
 packages=(
@@ -9,11 +11,15 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libconcurrentqueue-dev libgoogle-glog-dev libgflags-dev
   libfast-float-dev libre2-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libtorch-dev
+  libtorch-dev libcpp-httplib-dev
 )
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-torch python3-pandas python3-numpy hyperfine)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --bench) packages+=(python3-torch python3-pandas python3-numpy hyperfine) ;;
+    --test) packages+=(prometheus curl python3) ;;
+    *) echo "install_deps.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,7 @@
 # Shell helpers to run tripletstream-server in the background (sourced).
 
 # start_server LOG ARGS... : starts the server with --port=0, waits for its
-# "listening on" line and sets SERVER_PID and SERVER_PORT.
+# "serving on" line (dataset loaded) and sets SERVER_PID and SERVER_PORT.
 start_server() {
   local log=$1
   shift
@@ -14,7 +14,7 @@ start_server() {
       cat "$log" >&2
       return 1
     fi
-    SERVER_PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
+    SERVER_PORT=$(sed -n 's/.*serving on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -1)
     [[ -n "$SERVER_PORT" ]] && return 0
     sleep 0.1
   done

@@ -21,7 +21,7 @@ echo "== starting two data servers on $DATA"
 start_server "$LOGS/server1.log" "${SERVER_FLAGS[@]}"; PID1=$SERVER_PID; PORT1=$SERVER_PORT
 start_server "$LOGS/server2.log" "${SERVER_FLAGS[@]}"; PID2=$SERVER_PID; PORT2=$SERVER_PORT
 trap 'kill $PID1 $PID2 2>/dev/null || true' EXIT
-grep -E "ingest:|split |listening" "$LOGS/server1.log" | sed 's/^[^]]*] /  /'
+grep -E "ingest:|split |serving on" "$LOGS/server1.log" | sed 's/^[^]]*] /  /'
 
 echo "== one epoch from one server"
 "$BIN/tripletstream-probe" --servers=127.0.0.1:$PORT1 --batch_size=64 | tee "$LOGS/one.txt"
