@@ -59,63 +59,72 @@ if [[ ! -f $tools/node_modules/.installed || $tools/package-lock.json -nt $tools
   touch "$tools/node_modules/.installed"
 fi
 
+# Each check prints "== NAME", runs, and counts as passed or failed; a
+# failure names the files to look at.
 failed=()
-step() { echo "== $*"; }
+passed=0
+check() {
+  local name=$1
+  shift
+  echo "== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed+=("$name")
+  fi
+}
 
 # --- 1. render ---------------------------------------------------------------
 out=deploy/.out
 rm -rf "$out"
 mkdir -p "$out"
+render() {  # DIR RENDERED: kustomize output, failing on errors and warnings
+  if ! kubectl kustomize "$1" >"$2" 2>"$2.err"; then
+    cat "$2.err" >&2
+    return 1
+  fi
+  if grep -qiE 'warning|deprecated' "$2.err"; then
+    cat "$2.err" >&2
+    return 1
+  fi
+}
 inputs=()
 for dir in deploy/k8s/base deploy/k8s/overlays/*/; do
   dir=${dir%/}
   name=${dir#deploy/k8s/}
   rendered="$out/${name//\//_}.yaml"
-  step "kubectl kustomize $dir"
-  if ! kubectl kustomize "$dir" >"$rendered" 2>"$rendered.err"; then
-    cat "$rendered.err" >&2
-    failed+=("$dir: kustomize failed")
-    continue
-  fi
-  if grep -qiE 'warning|deprecated' "$rendered.err"; then
-    cat "$rendered.err" >&2
-    failed+=("$dir: kustomize warnings")
-  fi
-  inputs+=("$name=$rendered")
+  check "kubectl kustomize $dir" render "$dir" "$rendered"
+  [[ -s "$rendered" ]] && inputs+=("$name=$rendered")
 done
 
 # --- 2. schemas, references, flags ---------------------------------------------
-step "schemas, references and flags of ${#inputs[@]} rendered kustomizations"
-if ! node "$tools/check_manifests.mjs" --bin-dir "$bin_dir" \
-  --dry-run-server overlays/cpu=testdata/motionsense_sample "${inputs[@]}"; then
-  failed+=("deploy/k8s: manifest checks (see above)")
-fi
+check "deploy/k8s: schemas, references and flags of ${#inputs[@]} rendered kustomizations" \
+  node "$tools/check_manifests.mjs" --bin-dir "$bin_dir" \
+  --dry-run-server overlays/cpu=testdata/motionsense_sample "${inputs[@]}"
 
 # --- 3. runtime packages of the images -----------------------------------------
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-step "runtime packages (deploy/docker/stage_release.sh)"
-if deploy/docker/stage_release.sh "$bin_dir" "$stage/server" tripletstream-server tripletstream-probe; then
+server_packages() {
+  deploy/docker/stage_release.sh "$bin_dir" "$stage/server" tripletstream-server tripletstream-probe || return 1
   if grep -q '^libtorch' "$stage/server/runtime-packages.txt"; then
-    failed+=("deploy/docker/server.Dockerfile: the server's binaries need LibTorch")
+    echo "deploy/docker/server.Dockerfile: the server's binaries need LibTorch" >&2
+    return 1
   fi
-else
-  failed+=("deploy/docker/stage_release.sh: server binaries")
-fi
-deploy/docker/stage_release.sh "$bin_dir" "$stage/trainer" tripletstream-trainer ||
-  failed+=("deploy/docker/stage_release.sh: trainer binary")
+}
+check "deploy/docker/stage_release.sh: server image runtime packages" server_packages
+check "deploy/docker/stage_release.sh: trainer image runtime packages" \
+  deploy/docker/stage_release.sh "$bin_dir" "$stage/trainer" tripletstream-trainer
 
 # --- 4. lint -------------------------------------------------------------------
-step "lint deploy/docker/*.Dockerfile"
-node "$tools/lint_dockerfiles.mjs" deploy/docker/*.Dockerfile || failed+=("deploy/docker: Dockerfile lint (see above)")
-step "shellcheck"
-shellcheck deploy/docker/*.sh scripts/check_deploy.sh scripts/build_release.sh ||
-  failed+=("shellcheck (see above)")
+check "deploy/docker/*.Dockerfile: lint" node "$tools/lint_dockerfiles.mjs" deploy/docker/*.Dockerfile
+check "shellcheck deploy/docker/*.sh scripts/check_deploy.sh scripts/build_release.sh" \
+  shellcheck deploy/docker/*.sh scripts/check_deploy.sh scripts/build_release.sh
 
 echo "check_deploy: $((SECONDS - start)) s"
 if [[ ${#failed[@]} -gt 0 ]]; then
-  echo "check_deploy: FAILED" >&2
+  echo "check_deploy: FAILED:" >&2
   printf '  %s\n' "${failed[@]}" >&2
-  exit 1
 fi
-echo "check_deploy: OK"
+echo "check_deploy: $passed passed, ${#failed[@]} failed"
+[[ ${#failed[@]} -eq 0 ]]

@@ -15,7 +15,7 @@
 // repository) with that overlay's server flags and --dry_run.
 // Prints every problem, each naming the overlay, the object and the files
 // under deploy/k8s it comes from, and exits 1 if there was any.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -106,7 +106,11 @@ try {
       checkUnknownFields(o, (m) => report(o, m));
     }
     checkReferences(objects, report);
-    const flagOpts = { binDir: opts.binDir, scratch, tag: name, dryRunData: opts.dryRun.get(name) };
+    // Generated ConfigMap keys come from same-named files: the overlay's own,
+    // else the base's.
+    const sourceOf = (key) =>
+      [name, "base"].map((d) => `deploy/k8s/${d}/${key}`).find((f) => existsSync(path.join(repoRoot, f)));
+    const flagOpts = { binDir: opts.binDir, scratch, tag: name, dryRunData: opts.dryRun.get(name), sourceOf };
     checkFlags(objects, flagOpts, report, (m) => problems.push(m));
     checkServers(objects, report);
   }

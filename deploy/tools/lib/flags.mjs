@@ -66,7 +66,7 @@ function checkFlagsKnown(help, tokens, say) {
 // Replaces each --flagfile=PATH by a local copy of the ConfigMap key mounted
 // at PATH, checking the flags in it on the way. Returns the new argv.
 function resolveFlagfiles(argv, ctx) {
-  const { container, volumes, configMaps, help, say, scratch, tag } = ctx;
+  const { container, volumes, configMaps, help, say, scratch, tag, sourceOf } = ctx;
   return argv.map((a) => {
     if (!a.startsWith("--flagfile=")) return a;
     const local = [];
@@ -91,7 +91,8 @@ function resolveFlagfiles(argv, ctx) {
         say(`--flagfile=${file}: ConfigMap ${source.name} has no key ${key}`);
         continue;
       }
-      const cmSay = (m) => say(`${key} (ConfigMap ${source.name}): ${m}`);
+      const origin = sourceOf?.(key);
+      const cmSay = (m) => say(`${key} (ConfigMap ${source.name}${origin ? `, from ${origin}` : ""}): ${m}`);
       const lines = content.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
       for (const l of lines) if (!l.startsWith("--")) cmSay(`line "${l}" is not a --flag`);
       checkFlagsKnown(help, lines, cmSay);
@@ -106,8 +107,9 @@ function resolveFlagfiles(argv, ctx) {
 // For every container running a tripletstream binary: each --flag of its
 // args and flag files must be in the binary's --helpfull, and the binary
 // must accept the command line (--only_check_args parses names and values).
-// opts: { binDir, scratch, tag, dryRunData } (dryRunData: also run the
-// server with --dry_run on that folder). report(obj, message); fail(message)
+// opts: { binDir, scratch, tag, dryRunData, sourceOf } (dryRunData: also
+// run the server with --dry_run on that folder; sourceOf(key): the file a
+// ConfigMap key was generated from, for messages). report(obj, message); fail(message)
 // for problems outside any object.
 export function checkFlags(objects, opts, report, fail) {
   const configMaps = new Map(objects.filter((o) => o.kind === "ConfigMap").map((o) => [o.metadata.name, o]));
@@ -133,7 +135,9 @@ export function checkFlags(objects, opts, report, fail) {
         .map((a) => expand(a, env, () => {}));
       checkFlagsKnown(help, argv, say);
       const tag = `${opts.tag}-${obj.metadata.name}-${c.name}`;
-      const local = resolveFlagfiles(argv, { container: c, volumes, configMaps, help, say, scratch: opts.scratch, tag });
+      const local = resolveFlagfiles(argv, {
+        container: c, volumes, configMaps, help, say, scratch: opts.scratch, tag, sourceOf: opts.sourceOf,
+      });
       const run = spawnSync(help.file, [...local, "--only_check_args"], { encoding: "utf8" });
       if (run.status !== 0) {
         const why = `${run.stderr}${run.stdout}`.split("\n").filter((l) => /error/i.test(l)).join("; ");
