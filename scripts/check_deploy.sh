@@ -21,9 +21,14 @@
 # packages: nodejs, npm, shellcheck. The npm packages go to
 # deploy/tools/node_modules (npm ci from deploy/tools/package-lock.json).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 start=$SECONDS
-bin_dir=${1:-${BUILD_DIR:-build}/bin}
+# A BIN_DIR argument is relative to the caller, the default to the repository.
+bin_dir=${1:-}
+if [[ -n "$bin_dir" && -d "$bin_dir" ]]; then
+  bin_dir=$(cd "$bin_dir" && pwd)
+fi
+cd "$(dirname "$0")/.."
+bin_dir=${bin_dir:-${BUILD_DIR:-build}/bin}
 [[ -d "$bin_dir" ]] || { echo "check_deploy: no bin dir $bin_dir (build first: scripts/build.sh)" >&2; exit 1; }
 bin_dir=$(cd "$bin_dir" && pwd)
 
