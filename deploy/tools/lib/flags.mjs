@@ -64,11 +64,22 @@ function checkFlagsKnown(help, tokens, say) {
 }
 
 // Replaces each --flagfile=PATH by a local copy of the ConfigMap key mounted
-// at PATH, checking the flags in it on the way. Returns the new argv.
+// at PATH, checking the flags in it on the way. Returns { argv, effective }:
+// the new argv and every flag's last value, flag files read in place as
+// absl does.
 function resolveFlagfiles(argv, ctx) {
   const { container, volumes, configMaps, help, say, scratch, tag, sourceOf } = ctx;
-  return argv.map((a) => {
-    if (!a.startsWith("--flagfile=")) return a;
+  const effective = new Map();
+  const note = (token) => {
+    if (!token.startsWith("--")) return;
+    const eq = token.indexOf("=");
+    effective.set(eq < 0 ? token.slice(2) : token.slice(2, eq), eq < 0 ? "true" : token.slice(eq + 1));
+  };
+  const out = argv.map((a) => {
+    if (!a.startsWith("--flagfile=")) {
+      note(a);
+      return a;
+    }
     const local = [];
     for (const file of a.slice("--flagfile=".length).split(",")) {
       const mount = (container.volumeMounts ?? []).find((m) => file.startsWith(`${m.mountPath.replace(/\/$/, "")}/`));
@@ -96,12 +107,26 @@ function resolveFlagfiles(argv, ctx) {
       const lines = content.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
       for (const l of lines) if (!l.startsWith("--")) cmSay(`line "${l}" is not a --flag`);
       checkFlagsKnown(help, lines, cmSay);
+      lines.forEach(note);
       const copy = path.join(scratch, `${tag}-${key}`.replace(/[^A-Za-z0-9_.-]/g, "_"));
       writeFileSync(copy, content);
       local.push(copy);
     }
     return `--flagfile=${local.join(",")}`;
   });
+  return { argv: out, effective };
+}
+
+// The pod must give the server time to drain: SIGTERM, --drain_delay_s of
+// NOT_SERVING, then --shutdown_grace_s for in-flight streams, all before the
+// kubelet's SIGKILL at terminationGracePeriodSeconds (default 30).
+function checkDrainFits(podSpec, effective, say) {
+  const drain = Number(effective.get("drain_delay_s") ?? 0);
+  const grace = Number(effective.get("shutdown_grace_s") ?? 5);
+  const period = podSpec.terminationGracePeriodSeconds ?? 30;
+  if (drain + grace >= period) {
+    say(`--drain_delay_s (${drain}) + --shutdown_grace_s (${grace}) do not fit in terminationGracePeriodSeconds (${period})`);
+  }
 }
 
 // For every container running a tripletstream binary: each --flag of its
@@ -135,9 +160,10 @@ export function checkFlags(objects, opts, report, fail) {
         .map((a) => expand(a, env, () => {}));
       checkFlagsKnown(help, argv, say);
       const tag = `${opts.tag}-${obj.metadata.name}-${c.name}`;
-      const local = resolveFlagfiles(argv, {
+      const { argv: local, effective } = resolveFlagfiles(argv, {
         container: c, volumes, configMaps, help, say, scratch: opts.scratch, tag, sourceOf: opts.sourceOf,
       });
+      if (binary === "tripletstream-server") checkDrainFits(pod.spec, effective, say);
       const run = spawnSync(help.file, [...local, "--only_check_args"], { encoding: "utf8" });
       if (run.status !== 0) {
         const why = `${run.stderr}${run.stdout}`.split("\n").filter((l) => /error/i.test(l)).join("; ");
