@@ -28,8 +28,8 @@ ENV GLOG_logtostderr=1
 USER 10001:10001
 # 9465: Prometheus /metrics when --metrics_port=9465 is given.
 EXPOSE 9465
-# tini passes SIGTERM on; the trainer then exits and the next run resumes
-# from the last checkpoint (at most --checkpoint_every steps old).
+# tini passes SIGTERM on: the trainer stops after the current step, writes
+# a checkpoint and exits non-zero (143); the next run with --resume continues.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/tripletstream-trainer"]
 CMD ["train", "--checkpoint_dir=/ckpt", "--resume"]
