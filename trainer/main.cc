@@ -2,12 +2,16 @@
 // streamed from tripletstream data servers.
 //   tripletstream-trainer train --servers=HOST:PORT[,...] --device=cpu ...
 #include <glog/logging.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -86,6 +90,14 @@ ABSL_FLAG(int, stride, 0, "embed/enroll/verify: window stride; 0 = half a window
 namespace tripletstream {
 namespace {
 
+sigset_t ShutdownSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  return signals;
+}
+
 int Fail(const absl::Status& status) {
   std::cerr << "tripletstream-trainer: " << status.message() << "\n";
   return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
@@ -156,6 +168,19 @@ int RunTrain() {
     metrics_server = *std::move(started);
     c.live_metrics = &live;
   }
+  // SIGTERM/SIGINT (blocked in every thread, see main) stop training after
+  // the current step with a checkpoint, so a rescheduled pod resumes.
+  static std::atomic<bool> stop{false};
+  c.stop_requested = &stop;
+  std::thread([] {
+    sigset_t signals = ShutdownSignals();
+    int sig = 0;
+    if (sigwait(&signals, &sig) == 0) {
+      LOG(WARNING) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+                   << ": stopping after this step";
+      stop = true;
+    }
+  }).detach();
   absl::StatusOr<TrainResult> result = Train(c);
   if (!result.ok()) {
     LOG(ERROR) << result.status();
@@ -173,6 +198,10 @@ int RunTrain() {
       absl::StrJoin(result->batches_per_server, "/").c_str(),
       static_cast<unsigned long long>(result->stream_digest),
       result->checkpoint.empty() ? "none" : result->checkpoint.c_str());
+  if (result->interrupted) {
+    std::printf("interrupted=1\n");
+    return 128 + SIGTERM;  // Not success: a Job restarts the pod, which resumes.
+  }
   return 0;
 }
 
@@ -289,7 +318,11 @@ int main(int argc, char** argv) {
       "train's last line is key=value pairs: steps= triplets_per_s= data_stall_pct= "
       "eer_pct= top1_pct=");
   const std::string command = positional.size() > 1 ? positional[1] : "";
-  if (command == "train") return tripletstream::RunTrain();
+  if (command == "train") {
+    sigset_t signals = tripletstream::ShutdownSignals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // Before any thread starts.
+    return tripletstream::RunTrain();
+  }
   if (command == "embed") return tripletstream::RunEmbed();
   if (command == "enroll") return tripletstream::RunEnroll();
   if (command == "verify") return tripletstream::RunVerify();

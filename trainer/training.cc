@@ -286,6 +286,12 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
     if (config.max_steps_this_run > 0 && meta.step - first_step >= config.max_steps_this_run) {
       break;
     }
+    if (config.stop_requested != nullptr && config.stop_requested->load()) {
+      LOG(INFO) << "stop requested: checkpointing at step " << meta.step
+                << " without the final evaluation";
+      result.interrupted = true;
+      break;
+    }
     if (config.minutes > 0 && Since(started) > config.minutes * 60) {
       LOG(INFO) << "time budget of " << config.minutes << " min reached";
       break;
@@ -421,7 +427,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
   result.seconds = Since(started);
   result.triplets_per_s = result.triplets / std::max(stall.total_step_seconds(), 1e-9);
   result.data_stall_pct = stall.total_pct();
-  if (config.eval_at_end) {
+  if (config.eval_at_end && !result.interrupted) {
     auto report = evaluate();
     if (!report.ok()) return report.status();
     log_eval(*report, meta.step);

@@ -1,6 +1,7 @@
 #ifndef TRIPLETSTREAM_TRAINER_TRAINING_H_
 #define TRIPLETSTREAM_TRAINER_TRAINING_H_
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,6 +50,9 @@ struct TrainConfig {
   int prefetch_per_shard = 4;
   int torch_threads = 0;          // Intra-op threads; 0 = hardware concurrency.
   TrainerMetrics* live_metrics = nullptr;  // Prometheus figures; optional, not owned.
+  // Set (e.g. by a SIGTERM handler) to stop after the current step: the run
+  // checkpoints without the final evaluation and reports interrupted.
+  const std::atomic<bool>* stop_requested = nullptr;
 };
 
 struct TrainResult {
@@ -69,6 +73,7 @@ struct TrainResult {
   std::vector<int64_t> batches_per_server;       // Received (incl. prefetched), per server.
   int64_t reconnects = 0;                        // Streams re-opened after a failure.
   std::string checkpoint;                        // Path written last.
+  bool interrupted = false;                      // Stopped by stop_requested.
 };
 
 // Trains a TCN on batches streamed from the servers: see docs/trainer.md.

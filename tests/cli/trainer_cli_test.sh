@@ -33,6 +33,27 @@ for key in steps=6 triplets_per_s= data_stall_pct= eer_pct= top1_pct=; do
 done
 expect_error "other model" "has model" "$T" train "${FLAGS[@]}" --resume --channels=16
 
+# SIGTERM mid-run: checkpoint at the current step, exit 143 (not success, so
+# a Kubernetes Job restarts the pod), and --resume goes on from there.
+"$T" train --servers=127.0.0.1:$SERVER_PORT --steps=100000 --batch_size=8 --channels=8 \
+  --levels=2 --log_every=1 --eval=false --checkpoint_dir="$WORK/sig" >"$WORK/sig.out" \
+  2>"$WORK/sig.log" &
+TRAINER=$!
+for _ in $(seq 1 300); do
+  grep -q "step 3/" "$WORK/sig.out" 2>/dev/null && break
+  sleep 0.1
+done
+kill -TERM $TRAINER
+rc=0; wait $TRAINER || rc=$?
+[[ $rc -eq 143 ]] || fail "SIGTERM: exit code $rc, expected 143: $(tail -3 "$WORK/sig.log")"
+grep -q "interrupted=1" "$WORK/sig.out" || fail "SIGTERM: no interrupted=1 line"
+stopped=$(sed -n 's/^steps=\([0-9]*\) .*/\1/p' "$WORK/sig.out")
+[[ -n "$stopped" && "$stopped" -ge 3 && -f "$WORK/sig/checkpoint.pt" ]] ||
+  fail "SIGTERM: no checkpoint at the stop step: $(tail -2 "$WORK/sig.out")"
+out=$("$T" train --servers=127.0.0.1:$SERVER_PORT --steps=$((stopped + 2)) --batch_size=8 \
+        --channels=8 --levels=2 --eval=false --checkpoint_dir="$WORK/sig" --resume 2>&1 | tail -1)
+grep -q "steps=$((stopped + 2)) " <<<"$out" || fail "resume after SIGTERM: $out"
+
 # embed / enroll / verify on raw CSVs with the checkpoint's preprocessing.
 S="$SRC/testdata/motionsense_sample/A_DeviceMotion_data"
 C="$WORK/ckpt/checkpoint.pt"

@@ -164,29 +164,8 @@ TEST_F(DataServerTest, InvalidRequestsGetInvalidArgumentWithAReason) {
   EXPECT_EQ(window_reader->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-// A dataset whose epoch (~45 MB of triplet payload) is far larger than
-// anything the HTTP/2 transport buffers, so a client that stops reading
-// really does stop the producers.
-std::shared_ptr<const PreparedDataset> LargePreparedDataset() {
-  testing::SyntheticSpec spec;
-  spec.users = 4;
-  spec.sessions_per_user = 2;
-  spec.rows_per_session = 20000;
-  spec.channels = 12;
-  PreprocessConfig config;
-  config.window_length = 128;
-  config.window_stride = 64;
-  config.split.train_fraction = 1.0;
-  config.split.val_fraction = 0.0;
-  config.split.test_fraction = 0.0;
-  auto prepared = PrepareDataset(testing::MakeSyntheticDataset(spec), config);
-  EXPECT_TRUE(prepared.ok()) << prepared.status();
-  if (!prepared.ok()) return nullptr;
-  return std::shared_ptr<const PreparedDataset>(*std::move(prepared));
-}
-
 TEST_F(DataServerTest, SlowClientKeepsServerBuffersBounded) {
-  dataset_ = LargePreparedDataset();
+  dataset_ = testing::LargePreparedDataset();
   ASSERT_NE(dataset_, nullptr);
   server_ = StartServer(2);
   ASSERT_NE(server_, nullptr);

@@ -23,7 +23,9 @@ absl::StatusOr<testing::ParsedMetrics> Scrape(int port) {
 }
 
 TEST(ServerMetricsTest, EndpointFollowsLoadingStreamingAndDraining) {
-  auto dataset = testing::SmallPreparedDataset();
+  // Large enough that the stream cannot finish inside transport buffers
+  // while the client holds off reading.
+  auto dataset = testing::LargePreparedDataset();
   ASSERT_NE(dataset, nullptr);
   DataServiceConfig config;
   config.producer_threads = 2;
@@ -50,7 +52,7 @@ TEST(ServerMetricsTest, EndpointFollowsLoadingStreamingAndDraining) {
   v1::StreamTripletsRequest request;
   request.set_split(v1::SPLIT_TRAIN);
   request.set_mode(v1::SAMPLING_MODE_TRIPLET);
-  request.set_batch_size(10);
+  request.set_batch_size(16);
   auto reader = stub->StreamTriplets(&context, request);
   v1::Batch batch;
   ASSERT_TRUE(reader->Read(&batch));

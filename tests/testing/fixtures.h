@@ -26,6 +26,27 @@ inline std::shared_ptr<const PreparedDataset> SmallPreparedDataset() {
   return std::shared_ptr<const PreparedDataset>(*std::move(prepared));
 }
 
+// A dataset whose training epoch (~45 MB of triplet payload, 4 users x 2
+// sessions x 20000 rows x 12 channels, window 128 stride 64, all users
+// train) is far larger than anything the HTTP/2 transport buffers, so a
+// client that stops reading really does stop the server's producers.
+inline std::shared_ptr<const PreparedDataset> LargePreparedDataset() {
+  SyntheticSpec spec;
+  spec.users = 4;
+  spec.sessions_per_user = 2;
+  spec.rows_per_session = 20000;
+  spec.channels = 12;
+  PreprocessConfig config;
+  config.window_length = 128;
+  config.window_stride = 64;
+  config.split.train_fraction = 1.0;
+  config.split.val_fraction = 0.0;
+  config.split.test_fraction = 0.0;
+  auto prepared = PrepareDataset(MakeSyntheticDataset(spec), config);
+  if (!prepared.ok()) return nullptr;
+  return std::shared_ptr<const PreparedDataset>(*std::move(prepared));
+}
+
 }  // namespace tripletstream::testing
 
 #endif  // TRIPLETSTREAM_TESTS_TESTING_FIXTURES_H_
