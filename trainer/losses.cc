@@ -58,4 +58,9 @@ torch::Tensor BatchAllLoss(const torch::Tensor& embeddings, const torch::Tensor&
   return active.sum() / count.to(active.dtype());
 }
 
+torch::Tensor NormSoftmaxLoss(const torch::Tensor& cosines, const torch::Tensor& labels,
+                              double scale) {
+  return torch::nn::functional::cross_entropy(cosines * scale, labels.to(torch::kLong));
+}
+
 }  // namespace tripletstream

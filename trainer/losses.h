@@ -25,6 +25,12 @@ torch::Tensor BatchHardLoss(const torch::Tensor& embeddings, const torch::Tensor
 torch::Tensor BatchAllLoss(const torch::Tensor& embeddings, const torch::Tensor& labels,
                            double margin);
 
+// Normalized softmax (Zhai & Wu 2019, "classification is a strong baseline
+// for deep metric learning"): cross-entropy of scale * cosines [N, classes]
+// to the rows' labels [N] (int).
+torch::Tensor NormSoftmaxLoss(const torch::Tensor& cosines, const torch::Tensor& labels,
+                              double scale);
+
 }  // namespace tripletstream
 
 #endif  // TRIPLETSTREAM_TRAINER_LOSSES_H_

@@ -48,6 +48,10 @@ ABSL_FLAG(bool, positive_other_session, false,
 ABSL_FLAG(double, margin, 0.5, "Triplet margin.");
 ABSL_FLAG(int64_t, hard_mining_after, 300,
           "loss=batch_hard: use batch-all before this step (guards against collapse).");
+ABSL_FLAG(double, softmax_weight, 0,
+          "Weight of an added normalized-softmax loss over the training users (learned "
+          "per-user proxies, cosine logits); 0 = off.");
+ABSL_FLAG(double, softmax_scale, 16, "Scale of the normalized-softmax logits.");
 ABSL_FLAG(double, lr, 1e-3, "Peak learning rate (AdamW).");
 ABSL_FLAG(double, weight_decay, 1e-4, "AdamW weight decay.");
 ABSL_FLAG(int64_t, warmup_steps, 100, "Linear warm-up steps before cosine decay.");
@@ -129,6 +133,12 @@ int RunTrain() {
   c.positive_other_session = absl::GetFlag(FLAGS_positive_other_session);
   c.margin = absl::GetFlag(FLAGS_margin);
   c.hard_mining_after = absl::GetFlag(FLAGS_hard_mining_after);
+  c.softmax_weight = absl::GetFlag(FLAGS_softmax_weight);
+  c.softmax_scale = absl::GetFlag(FLAGS_softmax_scale);
+  if (c.softmax_weight < 0 || c.softmax_scale <= 0) {
+    std::cerr << "tripletstream-trainer: --softmax_weight must be >= 0 and --softmax_scale > 0\n";
+    return 2;
+  }
   c.lr = absl::GetFlag(FLAGS_lr);
   c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
   c.warmup_steps = absl::GetFlag(FLAGS_warmup_steps);

@@ -10,8 +10,11 @@ namespace tripletstream {
 namespace F = torch::nn::functional;
 
 std::string TcnOptions::ToString() const {
-  return absl::StrFormat("in=%d ch=%d lv=%d k=%d do=%g emb=%d wn=%d", in_channels, channels,
-                         levels, kernel_size, dropout, embedding, weight_norm ? 1 : 0);
+  std::string text =
+      absl::StrFormat("in=%d ch=%d lv=%d k=%d do=%g emb=%d wn=%d", in_channels, channels,
+                      levels, kernel_size, dropout, embedding, weight_norm ? 1 : 0);
+  if (classes > 0) absl::StrAppend(&text, " cls=", classes);
+  return text;
 }
 
 absl::StatusOr<TcnOptions> ParseTcnOptions(const std::string& text) {
@@ -30,6 +33,14 @@ absl::StatusOr<TcnOptions> ParseTcnOptions(const std::string& text) {
   o.dropout = dropout;
   o.embedding = emb;
   o.weight_norm = weight_norm != 0;
+  const size_t cls = text.find(" cls=");
+  if (cls != std::string::npos) {
+    long long classes = 0;
+    if (std::sscanf(text.c_str() + cls, " cls=%lld", &classes) != 1 || classes < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("bad model config '", text, "'"));
+    }
+    o.classes = classes;
+  }
   return o;
 }
 
@@ -87,6 +98,15 @@ TcnImpl::TcnImpl(const TcnOptions& options) : options_(options) {
     in = options.channels;
   }
   head_ = register_module("head", torch::nn::Linear(options.channels, options.embedding));
+  if (options.classes > 0) {
+    proxies_ = register_parameter("proxies", torch::randn({options.classes, options.embedding}));
+  }
+}
+
+torch::Tensor TcnImpl::ProxyCosines(const torch::Tensor& embeddings) {
+  TORCH_CHECK(proxies_.defined(), "model has no class proxies (classes = 0)");
+  torch::Tensor p = F::normalize(proxies_, F::NormalizeFuncOptions().p(2).dim(1));
+  return embeddings.matmul(p.t());
 }
 
 torch::Tensor TcnImpl::Features(const torch::Tensor& x) {

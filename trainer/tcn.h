@@ -18,8 +18,12 @@ struct TcnOptions {
   double dropout = 0.1;
   int64_t embedding = 128;   // Output size (L2-normalized).
   bool weight_norm = false;  // w = g * v / ||v|| per output channel.
+  // > 0: one learned proxy per user label (0..classes-1) for the normalized
+  // softmax loss; training only, embeddings do not use them.
+  int64_t classes = 0;
 
-  // "in=12 ch=64 lv=5 k=3 do=0.1 emb=128 wn=0": part of checkpoints.
+  // "in=12 ch=64 lv=5 k=3 do=0.1 emb=128 wn=0" (+ " cls=N" with proxies):
+  // part of checkpoints.
   std::string ToString() const;
 };
 
@@ -68,12 +72,16 @@ class TcnImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   // The last block's output, [N, channels, T] (for causality tests).
   torch::Tensor Features(const torch::Tensor& x);
+  // Cosines of unit-norm embeddings [N, embedding] to the class proxies:
+  // [N, classes]. Needs options().classes > 0.
+  torch::Tensor ProxyCosines(const torch::Tensor& embeddings);
   const TcnOptions& options() const { return options_; }
 
  private:
   TcnOptions options_;
   torch::nn::Sequential blocks_{nullptr};
   torch::nn::Linear head_{nullptr};
+  torch::Tensor proxies_;  // [classes, embedding], when classes > 0.
 };
 TORCH_MODULE(Tcn);
 

@@ -38,11 +38,15 @@ std::string LossConfig(const TrainConfig& c) {
   const char* loss = c.loss == LossKind::kTriplet     ? "triplet"
                      : c.loss == LossKind::kBatchHard ? "batch_hard"
                                                       : "batch_all";
-  return absl::StrFormat("loss=%s margin=%g hard_after=%d b=%d p=%d k=%d pos_other=%d lr=%g "
-                         "wd=%g warmup=%d steps=%d clip=%g",
-                         loss, c.margin, c.hard_mining_after, c.batch_size, c.p, c.k,
-                         c.positive_other_session, c.lr, c.weight_decay, c.warmup_steps, c.steps,
-                         c.clip_norm);
+  std::string text = absl::StrFormat(
+      "loss=%s margin=%g hard_after=%d b=%d p=%d k=%d pos_other=%d lr=%g "
+      "wd=%g warmup=%d steps=%d clip=%g",
+      loss, c.margin, c.hard_mining_after, c.batch_size, c.p, c.k, c.positive_other_session,
+      c.lr, c.weight_decay, c.warmup_steps, c.steps, c.clip_norm);
+  if (c.softmax_weight > 0) {
+    absl::StrAppendFormat(&text, " softmax=%g scale=%g", c.softmax_weight, c.softmax_scale);
+  }
+  return text;
 }
 
 class MetricsLog {
@@ -93,6 +97,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
 
   TcnOptions options = config.model;
   options.in_channels = info->channel_names_size();
+  // Proxies for every user the server knows (labels are global user ids).
+  options.classes = config.softmax_weight > 0 ? info->user_names_size() : 0;
   torch::manual_seed(config.seed);
   Tcn model(options);
   model->to(device);
@@ -322,19 +328,21 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
       }
       optimizer.zero_grad();
       torch::Tensor loss;
+      // One user label per window: 3B for triplet batches, P*K otherwise.
+      torch::Tensor labels =
+          torch::from_blob(b.mutable_labels()->mutable_data(), {b.labels_size()},
+                           torch::kInt32)
+              .to(device);
+      torch::Tensor e;
       if (b.mode() == v1::SAMPLING_MODE_TRIPLET) {
         const int64_t n = shape[1];
         anchors = n;
-        torch::Tensor e = model->forward(data.view({3 * n, shape[2], shape[3]}));
+        e = model->forward(data.view({3 * n, shape[2], shape[3]}));
         auto parts = e.split(n);
         loss = TripletMarginLoss(parts[0], parts[1], parts[2], config.margin);
       } else {
         anchors = shape[0];
-        torch::Tensor labels =
-            torch::from_blob(b.mutable_labels()->mutable_data(), {b.labels_size()},
-                             torch::kInt32)
-                .to(device);
-        torch::Tensor e = model->forward(data);
+        e = model->forward(data);
         // Collapse guard: batch-hard from a random start tends to pull every
         // embedding to one point (loss stuck at the margin), so the first
         // `hard_mining_after` steps use batch-all.
@@ -343,6 +351,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
         loss = hard ? BatchHardLoss(e, labels, config.margin)
                     : BatchAllLoss(e, labels, config.margin);
         spread = PairwiseDistances(e.detach()).mean().item<double>();
+      }
+      if (config.softmax_weight > 0) {
+        loss = loss + config.softmax_weight *
+                          NormSoftmaxLoss(model->ProxyCosines(e), labels, config.softmax_scale);
       }
       loss.backward();
       if (config.clip_norm > 0) {

@@ -29,6 +29,10 @@ struct TrainConfig {
   bool positive_other_session = false;
   double margin = 0.5;
   int64_t hard_mining_after = 300;  // Batch-hard: batch-all before this step.
+  // Weight of an added normalized-softmax loss over user labels (learned
+  // proxies per user, cosine logits times softmax_scale); 0 = off.
+  double softmax_weight = 0;
+  double softmax_scale = 16;
   double lr = 1e-3;
   double weight_decay = 1e-4;     // AdamW.
   int64_t warmup_steps = 100;

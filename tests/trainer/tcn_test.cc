@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "trainer/losses.h"
 
 namespace tripletstream {
@@ -100,6 +102,35 @@ TEST(LossTest, BatchHardHasGradientsAtCoincidentPoints) {
   loss.backward();
   EXPECT_FALSE(torch::isnan(e.grad()).any().item<bool>());
   EXPECT_NEAR(loss.item<double>(), 0.5, 1e-3);  // Collapse costs exactly the margin.
+}
+
+TEST(LossTest, NormSoftmaxByHand) {
+  // Row 0: cosines (1, 0), label 0; row 1: cosines (0, 0), label 1. Scale 2:
+  // -log(e^2 / (e^2 + 1)) and -log(1/2); mean of the two.
+  torch::Tensor cosines = torch::tensor({{1.0f, 0.0f}, {0.0f, 0.0f}});
+  torch::Tensor labels = torch::tensor({0, 1}, torch::kInt32);
+  const double expected = (std::log1p(std::exp(-2.0)) + std::log(2.0)) / 2;
+  EXPECT_NEAR(NormSoftmaxLoss(cosines, labels, 2.0).item<double>(), expected, 1e-5);
+}
+
+TEST(TcnTest, ProxiesOnlyWithClassesAndInTheConfig) {
+  TcnOptions options = Small();
+  EXPECT_EQ(options.ToString().find("cls="), std::string::npos);
+  options.classes = 5;
+  EXPECT_NE(options.ToString().find(" cls=5"), std::string::npos);
+  auto parsed = ParseTcnOptions(options.ToString());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->classes, 5);
+  Tcn model(options);
+  auto names = model->named_parameters().keys();
+  EXPECT_NE(std::find(names.begin(), names.end(), "proxies"), names.end());
+  torch::Tensor e = model->forward(torch::randn({3, 40, options.in_channels}));
+  torch::Tensor cosines = model->ProxyCosines(e);
+  EXPECT_EQ(cosines.sizes(), (std::vector<int64_t>{3, 5}));
+  EXPECT_LE(cosines.abs().max().item<double>(), 1.0 + 1e-5);
+  Tcn plain(Small());
+  auto plain_names = plain->named_parameters().keys();
+  EXPECT_EQ(std::find(plain_names.begin(), plain_names.end(), "proxies"), plain_names.end());
 }
 
 }  // namespace
