@@ -195,7 +195,13 @@ int RunTrain() {
   if (!result.ok()) {
     LOG(ERROR) << result.status();
     std::cerr << "tripletstream-trainer: " << result.status().message() << "\n";
-    return 1;
+    // 2: the run cannot succeed as configured (bad flags, a checkpoint of
+    // another dataset or model); 1: worth retrying (servers unreachable, ...).
+    const absl::StatusCode code = result.status().code();
+    return code == absl::StatusCode::kInvalidArgument ||
+                   code == absl::StatusCode::kFailedPrecondition
+               ? 2
+               : 1;
   }
   std::printf(
       "steps=%lld triplets=%lld seconds=%.1f triplets_per_s=%.0f data_stall_pct=%.2f "

@@ -7,12 +7,13 @@ fail() {
 }
 
 # expect_error NAME EXPECTED_TEXT COMMAND...: the command must exit non-zero
-# and print EXPECTED_TEXT.
+# and print EXPECTED_TEXT. Sets LAST_RC to its exit code.
 expect_error() {
   local name=$1 text=$2
   shift 2
   local out rc=0
   out=$("$@" 2>&1) || rc=$?
+  LAST_RC=$rc
   if [[ $rc -eq 0 ]]; then fail "$name: exit code 0"; return; fi
   grep -qF -- "$text" <<<"$out" || fail "$name: no '$text' in: $out"
 }

@@ -16,6 +16,7 @@ expect_error "bad command" "got 'fly'" "$T" fly
 expect_error "bad loss" "--loss" "$T" train --loss=hinge
 expect_error "bad steps" "--steps" "$T" train --steps=0
 expect_error "unreachable" "127.0.0.1:1" "$T" train --servers=127.0.0.1:1
+[[ $LAST_RC -eq 1 ]] || fail "unreachable: exit code $LAST_RC, expected 1 (retryable)"
 
 start_server "$WORK/server.log" --data="$SRC/testdata/motionsense_sample" \
   --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv' \
@@ -32,6 +33,7 @@ for key in steps=6 triplets_per_s= data_stall_pct= eer_pct= top1_pct=; do
   grep -q "$key" <<<"$out" || fail "result line lacks $key: $out"
 done
 expect_error "other model" "has model" "$T" train "${FLAGS[@]}" --resume --channels=16
+[[ $LAST_RC -eq 2 ]] || fail "other model: exit code $LAST_RC, expected 2 (not retryable)"
 
 # SIGTERM mid-run: checkpoint at the current step, exit 143 (not success, so
 # a Kubernetes Job restarts the pod), and --resume goes on from there.
