@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -60,6 +61,43 @@ class MetricsLog {
 
  private:
   std::ofstream out_;
+};
+
+// Batches received per server and stream re-opens over a run whose epochs
+// each have their own BatchReceiver and possibly their own server list.
+class ReceivedTally {
+ public:
+  // Adds a finished receiver's counts for good.
+  void Fold(const std::vector<std::string>& servers, const ReceiverStats& stats) {
+    Add(servers, stats, &names_, &counts_);
+    reconnects_ += stats.reconnects;
+  }
+  // The totals including the current receiver; returns reconnects.
+  int64_t Snapshot(const std::vector<std::string>& servers, const ReceiverStats& current,
+                   std::vector<std::string>* names, std::vector<int64_t>* counts) const {
+    *names = names_;
+    *counts = counts_;
+    Add(servers, current, names, counts);
+    return reconnects_ + current.reconnects;
+  }
+
+ private:
+  static void Add(const std::vector<std::string>& servers, const ReceiverStats& stats,
+                  std::vector<std::string>* names, std::vector<int64_t>* counts) {
+    for (size_t i = 0; i < servers.size() && i < stats.batches_per_server.size(); ++i) {
+      auto it = std::find(names->begin(), names->end(), servers[i]);
+      if (it == names->end()) {
+        names->push_back(servers[i]);
+        counts->push_back(stats.batches_per_server[i]);
+      } else {
+        (*counts)[it - names->begin()] += stats.batches_per_server[i];
+      }
+    }
+  }
+
+  std::vector<std::string> names_;
+  std::vector<int64_t> counts_;
+  int64_t reconnects_ = 0;
 };
 
 // The evaluation splits, fetched once.
@@ -180,7 +218,13 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
       for (auto [split, target] : {std::pair{v1::SPLIT_TEST, &sets.test},
                                    std::pair{v1::SPLIT_TRAIN, &sets.train},
                                    std::pair{v1::SPLIT_HOLDOUT, &sets.holdout}}) {
-        auto windows = FetchWindows(config.servers[0], split, meta.fingerprint);
+        // Any server will do: the first that answers.
+        absl::StatusOr<WindowSet> windows = absl::UnavailableError("no server");
+        for (const std::string& server : config.servers) {
+          windows = FetchWindows(server, split, meta.fingerprint);
+          if (windows.ok()) break;
+          LOG(WARNING) << "evaluation windows from " << server << ": " << windows.status();
+        }
         if (!windows.ok()) return windows.status();
         *target = *std::move(windows);
       }
@@ -270,16 +314,14 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
   int64_t loss_count = 0;
   auto receiver = std::make_unique<BatchReceiver>(receiver_config);
   receiver->Start(meta.epoch, meta.next_index);
-  // Batches and reconnects of the receivers of earlier epochs.
-  std::vector<int64_t> received_before(config.servers.size(), 0);
-  int64_t reconnects_before = 0;
-  auto received_so_far = [&](std::vector<int64_t>* batches) {
-    const ReceiverStats now = receiver->stats();
-    *batches = received_before;
-    for (size_t i = 0; i < batches->size() && i < now.batches_per_server.size(); ++i) {
-      (*batches)[i] += now.batches_per_server[i];
-    }
-    return reconnects_before + now.reconnects;
+  // Batches and reconnects over the run, across the receivers of successive
+  // epochs (whose server lists may differ), servers in first-seen order.
+  ReceivedTally tally;
+  std::vector<std::string> received_from;
+  std::vector<int64_t> received;
+  auto received_so_far = [&] {
+    return tally.Snapshot(receiver_config.servers, receiver->stats(), &received_from,
+                          &received);
   };
   auto save = [&]() -> absl::Status {
     if (checkpoint_path.empty()) return absl::OkStatus();
@@ -307,7 +349,18 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
     if (!batch.ok() && batch.status().code() == absl::StatusCode::kOutOfRange) {
       ++meta.epoch;
       meta.next_index = 0;
-      reconnects_before = received_so_far(&received_before);
+      tally.Fold(receiver_config.servers, receiver->stats());
+      // Re-resolve dns:/// names at each epoch, so data servers added (say
+      // by an autoscaler) or removed since take part. Batches do not depend
+      // on the server count.
+      auto refreshed = ExpandServers(given.servers);
+      if (!refreshed.ok() || refreshed->empty()) {
+        LOG(WARNING) << "keeping the servers of the last epoch: "
+                     << (refreshed.ok() ? "no address" : refreshed.status().ToString());
+      } else if (*refreshed != receiver_config.servers) {
+        LOG(INFO) << "servers from epoch " << meta.epoch << ": " << absl::StrJoin(*refreshed, ", ");
+        receiver_config.servers = *std::move(refreshed);
+      }
       receiver = std::make_unique<BatchReceiver>(receiver_config);
       receiver->Start(meta.epoch, 0);
       continue;
@@ -378,9 +431,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
     stall.AddStep(wait_s, step_s);
     if (config.live_metrics != nullptr) {
       config.live_metrics->RecordStep(meta.step, step_s, wait_s, loss_value);
-      std::vector<int64_t> received;
-      const int64_t reconnects = received_so_far(&received);
-      config.live_metrics->RecordReceived(config.servers, received, reconnects);
+      const int64_t reconnects = received_so_far();
+      config.live_metrics->RecordReceived(received_from, received, reconnects);
     }
     if (spread >= 0) {
       // Unit-norm embeddings of different users sit ~1.4 apart when spread;
@@ -433,8 +485,9 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
   for (uint64_t d : result.batch_digests) {
     result.stream_digest = CombineDigest(result.stream_digest, d);
   }
-  result.servers = config.servers;
-  result.reconnects = received_so_far(&result.batches_per_server);
+  result.reconnects = received_so_far();
+  result.servers = received_from;
+  result.batches_per_server = received;
   result.steps = meta.step;
   result.seconds = Since(started);
   result.triplets_per_s = result.triplets / std::max(stall.total_step_seconds(), 1e-9);
