@@ -109,7 +109,8 @@ struct EvalSets {
 
 absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
   TrainConfig config = given;
-  auto servers = ExpandServers(given.servers);
+  auto resolve = given.resolve_servers ? given.resolve_servers : ExpandServers;
+  auto servers = resolve(given.servers);
   if (!servers.ok()) return servers.status();
   config.servers = *std::move(servers);
   if (config.servers.empty()) return absl::InvalidArgumentError("--servers is empty");
@@ -353,7 +354,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
       // Re-resolve dns:/// names at each epoch, so data servers added (say
       // by an autoscaler) or removed since take part. Batches do not depend
       // on the server count.
-      auto refreshed = ExpandServers(given.servers);
+      auto refreshed = resolve(given.servers);
       if (!refreshed.ok() || refreshed->empty()) {
         LOG(WARNING) << "keeping the servers of the last epoch: "
                      << (refreshed.ok() ? "no address" : refreshed.status().ToString());

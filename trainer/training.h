@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,11 @@ struct TrainConfig {
   int prefetch_per_shard = 4;
   int torch_threads = 0;          // Intra-op threads; 0 = hardware concurrency.
   TrainerMetrics* live_metrics = nullptr;  // Prometheus figures; optional, not owned.
+  // Turns `servers` into addresses, at start and at every epoch boundary
+  // (so dns:/// names follow scaling); null = ExpandServers. Tests inject
+  // a changing answer here.
+  std::function<absl::StatusOr<std::vector<std::string>>(const std::vector<std::string>&)>
+      resolve_servers;
   // Set (e.g. by a SIGTERM handler) to stop after the current step: the run
   // checkpoints without the final evaluation and reports interrupted.
   const std::atomic<bool>* stop_requested = nullptr;

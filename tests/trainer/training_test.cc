@@ -89,6 +89,37 @@ TEST_F(TrainingTest, ResumedRunSeesTheSameBatchesAndEndsWithTheSameWeights) {
   for (size_t i = 0; i < wa.size(); ++i) EXPECT_TRUE(torch::equal(wa[i], wb[i])) << i;
 }
 
+TEST_F(TrainingTest, ServersAddedToTheNameJoinAtTheNextEpoch) {
+  // The name first resolves to one server, from the second epoch on to two
+  // (an autoscaler added one): the second takes a share from epoch 1, and
+  // the batches are those of an undisturbed one-server run.
+  auto second = Start(testing::SmallPreparedDataset());
+  ASSERT_NE(second, nullptr);
+  const std::string a = "127.0.0.1:" + std::to_string(server_->port());
+  const std::string b = "127.0.0.1:" + std::to_string(second->port());
+  TrainConfig reference = Config("");
+  reference.steps = 50;  // 22 batches an epoch: epochs 0, 1 and part of 2.
+  auto alone = Train(reference);
+  ASSERT_TRUE(alone.ok()) << alone.status();
+
+  TrainConfig scaled = reference;
+  scaled.servers = {"dns:///tripletstream-server:50051"};
+  int resolutions = 0;
+  scaled.resolve_servers = [&](const std::vector<std::string>& names)
+      -> absl::StatusOr<std::vector<std::string>> {
+    EXPECT_EQ(names, scaled.servers);
+    return ++resolutions == 1 ? std::vector<std::string>{a} : std::vector<std::string>{a, b};
+  };
+  auto run = Train(scaled);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(resolutions, 3);  // At start and at the two epoch boundaries.
+  EXPECT_EQ(run->batch_digests, alone->batch_digests);
+  ASSERT_EQ(run->servers, (std::vector<std::string>{a, b}));
+  // Server a: all of epoch 0 and half of the next ones; b: the other half.
+  EXPECT_GE(run->batches_per_server[0], 22 + 11);
+  EXPECT_GE(run->batches_per_server[1], 11);
+}
+
 TEST_F(TrainingTest, CheckpointRoundTripKeepsMetaAndNormalization) {
   testing::TempDir dir;
   auto run = Train(Config(dir.path()));
