@@ -158,14 +158,23 @@ class StreamReactor final : public grpc::ServerWriteReactor<Message> {
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-template <typename Message>
-void StartOrReject(StreamReactor<Message>* reactor,
-                   absl::StatusOr<std::unique_ptr<ProducerPipeline<Message>>> pipeline) {
+// Creates the reactor of one stream and starts it on the pipeline that
+// `new_pipeline(service, ready_callback)` makes, or rejects the call with the
+// service's or the pipeline's error.
+template <typename Message, typename NewPipeline>
+grpc::ServerWriteReactor<Message>* OpenStream(grpc::CallbackServerContext* context,
+                                              absl::StatusOr<const DataService*> service,
+                                              ServerStats* stats, PipelineReaper* reaper,
+                                              NewPipeline new_pipeline) {
+  auto* reactor = new StreamReactor<Message>(stats, reaper, context->peer());
+  absl::StatusOr<std::unique_ptr<ProducerPipeline<Message>>> pipeline =
+      service.ok() ? new_pipeline(**service, reactor->ReadyCallback()) : service.status();
   if (!pipeline.ok()) {
     reactor->Reject(pipeline.status());
   } else {
     reactor->Start(*std::move(pipeline));
   }
+  return reactor;
 }
 
 }  // namespace
@@ -196,26 +205,20 @@ grpc::ServerUnaryReactor* GrpcService::GetDatasetInfo(
 
 grpc::ServerWriteReactor<v1::Batch>* GrpcService::StreamTriplets(
     grpc::CallbackServerContext* context, const v1::StreamTripletsRequest* request) {
-  auto* reactor = new StreamReactor<v1::Batch>(stats_, reaper_, context->peer());
-  absl::StatusOr<const DataService*> service = this->service();
-  if (!service.ok()) {
-    reactor->Reject(service.status());
-    return reactor;
-  }
-  StartOrReject(reactor, (*service)->NewTripletPipeline(*request, reactor->ReadyCallback()));
-  return reactor;
+  return OpenStream<v1::Batch>(
+      context, service(), stats_, reaper_,
+      [request](const DataService& service, std::function<void()> on_ready) {
+        return service.NewTripletPipeline(*request, std::move(on_ready));
+      });
 }
 
 grpc::ServerWriteReactor<v1::WindowBatch>* GrpcService::StreamWindows(
     grpc::CallbackServerContext* context, const v1::StreamWindowsRequest* request) {
-  auto* reactor = new StreamReactor<v1::WindowBatch>(stats_, reaper_, context->peer());
-  absl::StatusOr<const DataService*> service = this->service();
-  if (!service.ok()) {
-    reactor->Reject(service.status());
-    return reactor;
-  }
-  StartOrReject(reactor, (*service)->NewWindowPipeline(*request, reactor->ReadyCallback()));
-  return reactor;
+  return OpenStream<v1::WindowBatch>(
+      context, service(), stats_, reaper_,
+      [request](const DataService& service, std::function<void()> on_ready) {
+        return service.NewWindowPipeline(*request, std::move(on_ready));
+      });
 }
 
 }  // namespace tripletstream
