@@ -74,6 +74,13 @@ absl::Status MetricsRegistry::AddValue(const std::string& name, const std::strin
   });
 }
 
+absl::Status MetricsRegistry::AddValues(const std::vector<Value>& values) {
+  for (const Value& v : values) {
+    if (absl::Status s = AddValue(v.name, v.help, v.type, v.value); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 std::string MetricsRegistry::Render() const {
   absl::MutexLock lock(&mu_);
   std::string out;

@@ -37,6 +37,15 @@ class MetricsRegistry {
   absl::Status AddValue(const std::string& name, const std::string& help, MetricType type,
                         std::function<double()> value);
 
+  // Several unlabelled families; stops at the first error.
+  struct Value {
+    const char* name;
+    const char* help;
+    MetricType type;
+    std::function<double()> value;
+  };
+  absl::Status AddValues(const std::vector<Value>& values);
+
   // "# HELP", "# TYPE" and sample lines for every family, in registration order.
   std::string Render() const;
 

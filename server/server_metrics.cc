@@ -16,14 +16,8 @@ std::function<double()> Read(const std::atomic<T>* value) {
 }  // namespace
 
 absl::Status RegisterServerMetrics(const ServerStats* stats, MetricsRegistry* registry) {
-  struct Spec {
-    const char* name;
-    const char* help;
-    MetricType type;
-    std::function<double()> value;
-  };
   auto triplet_rate = std::make_shared<RateMeter>();
-  const Spec specs[] = {
+  return registry->AddValues({
       {"tripletstream_server_serving", "1 when serving batches, 0 while loading or draining.",
        MetricType::kGauge, [stats] { return stats->serving.load() ? 1.0 : 0.0; }},
       {"tripletstream_server_batches_sent_total", "Training batches written to clients.",
@@ -66,14 +60,7 @@ absl::Status RegisterServerMetrics(const ServerStats* stats, MetricsRegistry* re
        Read(&stats->ingest_bytes)},
       {"tripletstream_server_ingest_seconds", "Seconds the startup ingest took.",
        MetricType::kGauge, Read(&stats->ingest_seconds)},
-  };
-  for (const Spec& spec : specs) {
-    if (absl::Status s = registry->AddValue(spec.name, spec.help, spec.type, spec.value);
-        !s.ok()) {
-      return s;
-    }
-  }
-  return absl::OkStatus();
+  });
 }
 
 }  // namespace tripletstream

@@ -32,12 +32,6 @@ void TrainerMetrics::RecordReceived(const std::vector<std::string>& servers,
 }
 
 absl::Status TrainerMetrics::Register(MetricsRegistry* registry) {
-  struct Spec {
-    const char* name;
-    const char* help;
-    MetricType type;
-    std::function<double()> value;
-  };
   // Evaluation gauges are absent (NaN) until the first evaluation.
   auto measured = [](const std::atomic<double>* v) {
     return [v] {
@@ -45,7 +39,7 @@ absl::Status TrainerMetrics::Register(MetricsRegistry* registry) {
       return x < 0 ? std::nan("") : x;
     };
   };
-  const Spec specs[] = {
+  absl::Status added = registry->AddValues({
       {"tripletstream_trainer_steps", "Optimizer steps done (a resumed run counts earlier ones).",
        MetricType::kGauge, [this] { return static_cast<double>(steps_.load()); }},
       {"tripletstream_trainer_step_seconds", "Duration of the last step (input wait + compute).",
@@ -75,13 +69,8 @@ absl::Status TrainerMetrics::Register(MetricsRegistry* registry) {
       {"tripletstream_trainer_reconnects_total",
        "Streams re-opened after a server failed (failover).", MetricType::kCounter,
        [this] { return static_cast<double>(reconnects_.load()); }},
-  };
-  for (const Spec& spec : specs) {
-    if (absl::Status s = registry->AddValue(spec.name, spec.help, spec.type, spec.value);
-        !s.ok()) {
-      return s;
-    }
-  }
+  });
+  if (!added.ok()) return added;
   return registry->Add(
       "tripletstream_trainer_batches_received_total", "Batches received per data server.",
       MetricType::kCounter, [this] {
