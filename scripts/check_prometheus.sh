@@ -19,9 +19,6 @@ trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 start_server "$WORK/server.log" --data="$SRC/testdata/motionsense_sample" \
   --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv' \
   --split=1,0,0 --metrics_port=-1 --host=127.0.0.1
-metrics_port_of() {  # LOG -> port from the "metrics on http://H:P/metrics" line
-  sed -n 's/.*metrics on http:[^ ]*:\([0-9][0-9]*\)\/metrics.*/\1/p' "$1" | head -1
-}
 SERVER_METRICS=$(metrics_port_of "$WORK/server.log")
 "$BIN/tripletstream-trainer" train --servers=127.0.0.1:$SERVER_PORT --steps=100000 \
   --minutes=2 --batch_size=16 --channels=8 --levels=2 --eval=false --log_every=0 \

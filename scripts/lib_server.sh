@@ -23,6 +23,12 @@ start_server() {
   return 1
 }
 
+# metrics_port_of LOG: the port of the "metrics on http://HOST:PORT/metrics"
+# line a server or trainer logged (empty until it is there).
+metrics_port_of() {
+  sed -n 's/.*metrics on http:[^ ]*:\([0-9][0-9]*\)\/metrics.*/\1/p' "$1" | head -1
+}
+
 # stop_server: SIGTERM and wait; returns the server's exit code.
 stop_server() {
   kill -TERM "$SERVER_PID" 2>/dev/null || true

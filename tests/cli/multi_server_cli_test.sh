@@ -39,8 +39,7 @@ metrics_port=""
 killed=0
 for _ in $(seq 1 600); do
   kill -0 $TRAINER 2>/dev/null || break
-  [[ -n "$metrics_port" ]] || metrics_port=$(sed -n \
-    's/.*metrics on http:[^ ]*:\([0-9][0-9]*\)\/metrics.*/\1/p' "$WORK/train.log" | head -1)
+  [[ -n "$metrics_port" ]] || metrics_port=$(metrics_port_of "$WORK/train.log")
   if [[ -n "$metrics_port" ]]; then
     steps=$(curl -sf "http://127.0.0.1:$metrics_port/metrics" |
             sed -n 's/^tripletstream_trainer_steps \([0-9]*\)$/\1/p')

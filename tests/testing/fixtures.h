@@ -8,6 +8,14 @@
 
 namespace tripletstream::testing {
 
+// The synthetic users of `spec` prepared with `config`; nullptr on error.
+inline std::shared_ptr<const PreparedDataset> PrepareSynthetic(const SyntheticSpec& spec,
+                                                               const PreprocessConfig& config) {
+  auto prepared = PrepareDataset(MakeSyntheticDataset(spec), config);
+  if (!prepared.ok()) return nullptr;
+  return std::shared_ptr<const PreparedDataset>(*std::move(prepared));
+}
+
 // A small prepared dataset: 6 synthetic users x 3 sessions x 300 rows x 3
 // channels, window 32 stride 16, user_5 in test, session_2 held out.
 inline std::shared_ptr<const PreparedDataset> SmallPreparedDataset() {
@@ -21,9 +29,7 @@ inline std::shared_ptr<const PreparedDataset> SmallPreparedDataset() {
   config.window_stride = 16;
   config.split.test_user_regex = "user_5";
   config.split.holdout_session_regex = "session_2";
-  auto prepared = PrepareDataset(MakeSyntheticDataset(spec), config);
-  if (!prepared.ok()) return nullptr;
-  return std::shared_ptr<const PreparedDataset>(*std::move(prepared));
+  return PrepareSynthetic(spec, config);
 }
 
 // A dataset whose training epoch (~45 MB of triplet payload, 4 users x 2
@@ -42,9 +48,7 @@ inline std::shared_ptr<const PreparedDataset> LargePreparedDataset() {
   config.split.train_fraction = 1.0;
   config.split.val_fraction = 0.0;
   config.split.test_fraction = 0.0;
-  auto prepared = PrepareDataset(MakeSyntheticDataset(spec), config);
-  if (!prepared.ok()) return nullptr;
-  return std::shared_ptr<const PreparedDataset>(*std::move(prepared));
+  return PrepareSynthetic(spec, config);
 }
 
 }  // namespace tripletstream::testing
