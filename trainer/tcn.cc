@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/counter_rng.h"
+#include "trainer/relu_dropout.h"
 
 namespace tripletstream {
 
@@ -74,29 +76,33 @@ TemporalBlockImpl::TemporalBlockImpl(int64_t in, int64_t out, int64_t kernel,
                                      int64_t dilation, double dropout, bool weight_norm)
     : conv1_(register_module("conv1", CausalConv1d(in, out, kernel, dilation, weight_norm))),
       conv2_(register_module("conv2", CausalConv1d(out, out, kernel, dilation, weight_norm))),
-      dropout1_(register_module("dropout1", torch::nn::Dropout(dropout))),
-      dropout2_(register_module("dropout2", torch::nn::Dropout(dropout))) {
+      dropout_(dropout) {
   if (in != out) {
     projection_ = register_module(
         "projection", torch::nn::Conv1d(torch::nn::Conv1dOptions(in, out, 1)));
   }
 }
 
-torch::Tensor TemporalBlockImpl::forward(const torch::Tensor& x) {
-  torch::Tensor out = dropout1_(torch::relu(conv1_(x)));
-  out = dropout2_(torch::relu(conv2_(out)));
+torch::Tensor TemporalBlockImpl::forward(const torch::Tensor& x, uint64_t dropout_key) {
+  const double p = is_training() ? dropout_ : 0.0;
+  torch::Tensor out = ReluDropout(conv1_(x), p, MakeKey({dropout_key, 1}));
+  out = ReluDropout(conv2_(out), p, MakeKey({dropout_key, 2}));
   torch::Tensor residual = projection_ ? projection_(x) : x;
   return torch::relu(out + residual);
 }
 
 TcnImpl::TcnImpl(const TcnOptions& options) : options_(options) {
-  blocks_ = register_module("blocks", torch::nn::Sequential());
+  blocks_ = register_module("blocks", torch::nn::ModuleList());
   int64_t in = options.in_channels;
   for (int64_t i = 0; i < options.levels; ++i) {
     blocks_->push_back(TemporalBlock(in, options.channels, options.kernel_size,
                                      int64_t{1} << i, options.dropout, options.weight_norm));
     in = options.channels;
   }
+  const int64_t dropout_seed =
+      torch::randint(int64_t{1} << 62, {1}, torch::kInt64).item<int64_t>();
+  dropout_state_ = register_buffer("dropout_state",
+                                   torch::tensor({dropout_seed, int64_t{0}}, torch::kInt64));
   head_ = register_module("head", torch::nn::Linear(options.channels, options.embedding));
   if (options.classes > 0) {
     proxies_ = register_parameter("proxies", torch::randn({options.classes, options.embedding}));
@@ -110,7 +116,21 @@ torch::Tensor TcnImpl::ProxyCosines(const torch::Tensor& embeddings) {
 }
 
 torch::Tensor TcnImpl::Features(const torch::Tensor& x) {
-  return blocks_->forward(x.permute({0, 2, 1}));
+  uint64_t key = 0;
+  if (is_training()) {
+    // Advance [seed, count] in place (on the model's device; a scalar copy
+    // off a GPU is negligible next to a training step).
+    torch::Tensor state = dropout_state_.cpu();
+    const int64_t seed = state[0].item<int64_t>();
+    const int64_t count = state[1].item<int64_t>() + 1;
+    dropout_state_[1].fill_(count);
+    key = MakeKey({static_cast<uint64_t>(seed), static_cast<uint64_t>(count)});
+  }
+  torch::Tensor h = x.permute({0, 2, 1});
+  for (size_t i = 0; i < blocks_->size(); ++i) {
+    h = blocks_[i]->as<TemporalBlockImpl>()->forward(h, MakeKey({key, i}));
+  }
+  return h;
 }
 
 torch::Tensor TcnImpl::forward(const torch::Tensor& x) {

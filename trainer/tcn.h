@@ -48,23 +48,32 @@ class CausalConv1dImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CausalConv1d);
 
-// Two dilated causal convolutions with ReLU and dropout, plus a residual
-// connection (1x1 projection when widths differ).
+// Two dilated causal convolutions, each followed by ReLU and dropout (fused,
+// trainer/relu_dropout.h), plus a residual connection (1x1 projection when
+// widths differ).
 class TemporalBlockImpl : public torch::nn::Module {
  public:
   TemporalBlockImpl(int64_t in, int64_t out, int64_t kernel, int64_t dilation,
                     double dropout, bool weight_norm);
-  torch::Tensor forward(const torch::Tensor& x);
+  // In training mode the two dropout masks derive from `dropout_key`; in
+  // eval mode there is no dropout and the key is ignored.
+  torch::Tensor forward(const torch::Tensor& x, uint64_t dropout_key = 0);
 
  private:
   CausalConv1d conv1_{nullptr}, conv2_{nullptr};
-  torch::nn::Dropout dropout1_{nullptr}, dropout2_{nullptr};
+  double dropout_;
   torch::nn::Conv1d projection_{nullptr};
 };
 TORCH_MODULE(TemporalBlock);
 
 // Temporal Convolutional Network embedding: blocks, global average pooling
 // over time, a linear projection, L2 normalization.
+//
+// Dropout masks are counter-based: every training-mode forward advances the
+// buffer `dropout_state` = [seed, forwards so far] and keys its masks with
+// it. The seed is drawn from LibTorch's generator at construction (so it
+// follows torch::manual_seed), and the buffer is saved with the model, so a
+// resumed run replays the same masks.
 class TcnImpl : public torch::nn::Module {
  public:
   explicit TcnImpl(const TcnOptions& options);
@@ -79,7 +88,8 @@ class TcnImpl : public torch::nn::Module {
 
  private:
   TcnOptions options_;
-  torch::nn::Sequential blocks_{nullptr};
+  torch::nn::ModuleList blocks_{nullptr};
+  torch::Tensor dropout_state_;  // int64 [seed, training forwards so far].
   torch::nn::Linear head_{nullptr};
   torch::Tensor proxies_;  // [classes, embedding], when classes > 0.
 };

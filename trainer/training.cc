@@ -30,6 +30,9 @@
 namespace tripletstream {
 namespace {
 
+// The cosine schedule ends at this fraction of --lr.
+constexpr double kFinalLearningRateFraction = 0.05;
+
 using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t) {
@@ -295,6 +298,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
   };
 
   const int64_t first_step = meta.step;
+  double decay_started_s = -1;  // Seconds into the run when warm-up ended.
   while (meta.step < config.steps) {
     if (config.max_steps_this_run > 0 && meta.step - first_step >= config.max_steps_this_run) {
       break;
@@ -334,7 +338,18 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
     const double wait_s = Since(step_start);
     v1::Batch& b = **batch;
     std::vector<int64_t> shape(b.shape().begin(), b.shape().end());
-    const double lr = LearningRate(meta.step, config.warmup_steps, config.steps, config.lr);
+    // With a time budget the cosine decay also follows the clock, measured
+    // from the end of warm-up (learning rates then depend on timing, so
+    // --resume is exact only for step budgets).
+    double time_progress = 0;
+    if (config.minutes > 0 && meta.step >= config.warmup_steps) {
+      if (decay_started_s < 0) decay_started_s = Since(started);
+      const double decay_budget_s = config.minutes * 60 - decay_started_s;
+      time_progress =
+          decay_budget_s > 0 ? (Since(started) - decay_started_s) / decay_budget_s : 1.0;
+    }
+    const double lr = LearningRate(meta.step, config.warmup_steps, config.steps, config.lr,
+                                   kFinalLearningRateFraction, time_progress);
     double loss_value = 0;
     double spread = -1;  // Mean pairwise embedding distance (P x K batches).
     int64_t anchors = 0;
