@@ -75,14 +75,18 @@ namespace {
 std::map<std::string, VerificationResult> ByGroup(
     const std::vector<float>& enroll, const std::vector<int32_t>& enroll_users,
     const std::vector<float>& probe, const std::vector<int32_t>& probe_users,
-    const std::vector<int32_t>& probe_sessions, const std::vector<std::string>& group_of,
-    int dim) {
+    const std::vector<int32_t>& probe_sessions,
+    const std::vector<std::vector<std::string>>& groups_of, int dim) {
   std::map<std::string, VerificationResult> out;
-  if (group_of.empty()) return out;
+  if (groups_of.empty()) return out;
   std::map<std::string, std::vector<size_t>> rows;
   for (size_t i = 0; i < probe_users.size(); ++i) {
     const int32_t session = probe_sessions[i];
-    rows[session < static_cast<int32_t>(group_of.size()) ? group_of[session] : "?"].push_back(i);
+    if (session >= static_cast<int32_t>(groups_of.size())) {
+      rows["?"].push_back(i);
+      continue;
+    }
+    for (const std::string& group : groups_of[session]) rows[group].push_back(i);
   }
   for (const auto& [group, indices] : rows) {
     std::vector<float> values;
@@ -101,7 +105,7 @@ std::map<std::string, VerificationResult> ByGroup(
 EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& test,
                     const WindowSet& train, const WindowSet& holdout,
                     const std::vector<bool>& enroll_session,
-                    const std::vector<std::string>& session_group) {
+                    const std::vector<std::vector<std::string>>& session_groups) {
   EvalReport report;
   const int dim = static_cast<int>(model->options().embedding);
   if (test.size() > 0) {
@@ -137,7 +141,7 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
     report.open_set = EvaluateVerification(enroll, enroll_users, probe, probe_users, dim);
     report.has_open_set = report.open_set.probes > 0 && report.open_set.users > 1;
     report.open_set_groups = ByGroup(enroll, enroll_users, probe, probe_users, probe_sessions,
-                                     session_group, dim);
+                                     session_groups, dim);
   }
   if (holdout.size() > 0 && train.size() > 0) {
     std::vector<float> enroll = Embed(model, device, train);
@@ -145,7 +149,7 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
     report.cross_session = EvaluateVerification(enroll, train.users, probe, holdout.users, dim);
     report.has_cross_session = report.cross_session.probes > 0;
     report.cross_session_groups = ByGroup(enroll, train.users, probe, holdout.users,
-                                          holdout.sessions, session_group, dim);
+                                          holdout.sessions, session_groups, dim);
   }
   return report;
 }

@@ -37,7 +37,8 @@ struct EvalReport {
   VerificationResult open_set;       // Test users: first half of their sessions enroll.
   VerificationResult cross_session;  // Training users: train sessions enroll, holdout probe.
   // The same scores restricted to the probes of one session group (e.g. the
-  // activity of MotionSense's "wlk_15"); empty without groups.
+  // activity of MotionSense's "wlk_15", or all moving activities); empty
+  // without groups.
   std::map<std::string, VerificationResult> open_set_groups, cross_session_groups;
 };
 
@@ -46,11 +47,12 @@ struct EvalReport {
 // probe; otherwise each user's first ceil(sessions / 2) sessions (session-id
 // order) enroll, and a user with one session enrolls the first half of its
 // windows. Cross-session when `holdout` is non-empty: templates from `train`,
-// probes from `holdout`.
+// probes from `holdout`. `session_groups` (by session id; trainer/
+// session_groups.h) adds scores per group of the probes' sessions.
 EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& test,
                     const WindowSet& train, const WindowSet& holdout,
                     const std::vector<bool>& enroll_session = {},
-                    const std::vector<std::string>& session_group = {});
+                    const std::vector<std::vector<std::string>>& session_groups = {});
 
 }  // namespace tripletstream
 

@@ -69,8 +69,9 @@ ABSL_FLAG(int64_t, checkpoint_every, 500, "Steps between checkpoints.");
 ABSL_FLAG(bool, eval, true, "Evaluate (EER, top-1) before and after training.");
 ABSL_FLAG(std::string, metrics, "", "Append JSON-lines metrics to this file.");
 ABSL_FLAG(std::string, session_groups, "",
-          "Also score per session group: RE2 on session names whose first capture group "
-          "names the group, e.g. '([a-z]+)_.*' for MotionSense activities.");
+          "Also score per session group: ';'-separated entries, each an RE2 on session "
+          "names whose first capture group names the group (e.g. '([a-z]+)_.*' for "
+          "MotionSense activities) or NAME=RE2 (e.g. 'moving=(wlk|jog|ups|dws)_.*').");
 ABSL_FLAG(std::string, enroll_sessions, "",
           "Open-set evaluation: RE2 full match on session names that enroll (the rest "
           "probe), e.g. '.*_[1-9]'; empty = first half of each test user's sessions.");

@@ -25,6 +25,7 @@
 #include "trainer/server_list.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/stall_meter.h"
+#include "trainer/session_groups.h"
 #include "trainer/trainer_metrics.h"
 
 namespace tripletstream {
@@ -164,19 +165,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
       enroll_session.push_back(RE2::FullMatch(name, enroll_re));
     }
   }
-  std::vector<std::string> session_group;
-  if (!config.session_group_regex.empty()) {
-    RE2 group_re(config.session_group_regex, RE2::Quiet);
-    if (!group_re.ok() || group_re.NumberOfCapturingGroups() < 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--session_groups '", config.session_group_regex,
-          "' must be a valid RE2 with a capture group"));
-    }
-    for (const std::string& name : info->session_names()) {
-      std::string group;
-      session_group.push_back(RE2::FullMatch(name, group_re, &group) ? group : "other");
-    }
-  }
+  auto session_groups = SessionGroups(config.session_group_regex,
+                                      {info->session_names().begin(),
+                                       info->session_names().end()});
+  if (!session_groups.ok()) return session_groups.status();
   MetricsLog metrics(config.metrics_path);
   TrainResult result;
   std::optional<EvalSets> eval_sets;
@@ -200,7 +192,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
       eval_sets = std::move(sets);
     }
     return Evaluate(model, device, eval_sets->test, eval_sets->train, eval_sets->holdout,
-                    enroll_session, session_group);
+                    enroll_session, *session_groups);
   };
   auto log_eval = [&](const EvalReport& report, int64_t step) {
     std::string json = absl::StrFormat("{\"step\": %d", step);

@@ -75,12 +75,15 @@ namespace {
 
 TEST(EvaluationTest, ScoresAreBrokenDownBySessionGroup) {
   Tcn model = SmallModel();
-  // Sessions 0 and 1 are group "a", session 2 is "b"; session 0 enrolls.
+  // Sessions 0 and 1 are group "a", session 2 is "b", sessions 1 and 2 are
+  // also "all"; session 0 enrolls.
   EvalReport r = Evaluate(model, torch::kCPU, MakeWindows(3, 2), {}, {}, {true, false, false},
-                          {"a", "a", "b"});
-  ASSERT_EQ(r.open_set_groups.size(), 2u);
+                          {{"a"}, {"a", "all"}, {"b", "all"}});
+  ASSERT_EQ(r.open_set_groups.size(), 3u);
   EXPECT_EQ(r.open_set_groups.at("a").probes, 3 * 1 * 2);
   EXPECT_EQ(r.open_set_groups.at("b").probes, 3 * 1 * 2);
+  EXPECT_EQ(r.open_set_groups.at("all").probes, 3 * 2 * 2);
+  EXPECT_DOUBLE_EQ(r.open_set_groups.at("all").eer_pct, r.open_set.eer_pct);
   EvalReport none = Evaluate(model, torch::kCPU, MakeWindows(3, 2), {}, {});
   EXPECT_TRUE(none.open_set_groups.empty());
 }
