@@ -5,12 +5,12 @@
 # kernel 3, dropout 0.1, embedding 128), triplet margin loss, AdamW, batch 64,
 # at equal LibTorch thread counts, in one run. Runs alternate; medians and
 # the C++ / Python ratio are printed per thread count.
-#   [REPS=3] [STEPS=40] [THREADS="1 2"] bench/run_trainer_throughput.sh [DATA_DIR]
+#   [REPS=3] [STEPS=60] [THREADS="1 2"] bench/run_trainer_throughput.sh [DATA_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/motionsense}
 REPS=${REPS:-3}
-STEPS=${STEPS:-40}
+STEPS=${STEPS:-60}
 WARMUP=5
 BIN=${BUILD_DIR:-build}/bin
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -28,13 +28,22 @@ start_server "$WORK/server.log" --data="$DATA" --stats_interval_s=0 \
 for threads in ${THREADS:-1 2}; do
   : >"$WORK/cpp.$threads" ; : >"$WORK/py.$threads"
   for rep in $(seq 1 "$REPS"); do
-    # Python times STEPS steps after WARMUP; the C++ trainer's figure counts
-    # all of its STEPS + WARMUP steps, warm-up included (against it).
+    # Both time STEPS steps after WARMUP steps, by the wall clock: Python
+    # itself, the C++ trainer through its per-interval rates (--log_every =
+    # WARMUP, so every interval after the first is steady state).
+    rm -f "$WORK/metrics.jsonl"
     line=$("$BIN/tripletstream-trainer" train --servers=127.0.0.1:$SERVER_PORT --device=cpu \
-      --steps=$((STEPS + WARMUP)) --batch_size=64 --eval=false --log_every=1000 \
-      --torch_threads="$threads" 2>"$WORK/trainer.log" | tail -1)
+      --steps=$((STEPS + WARMUP)) --batch_size=64 --eval=false --log_every=$WARMUP \
+      --metrics="$WORK/metrics.jsonl" --torch_threads="$threads" 2>"$WORK/trainer.log" | tail -1)
     echo "threads=$threads rep=$rep cpp: $line" >>"$WORK/all.log"
-    echo "$line" | field triplets_per_s >>"$WORK/cpp.$threads"
+    "$PYTHON" -c '
+import json, sys
+warmup, per_interval = int(sys.argv[2]), int(sys.argv[2]) * 64
+rows = [json.loads(l) for l in open(sys.argv[1]) if "triplets_per_s" in l]
+steady = [r for r in rows if r["step"] > warmup]
+seconds = sum(per_interval / r["triplets_per_s"] for r in steady)
+print("%.1f" % (len(steady) * per_interval / seconds))' "$WORK/metrics.jsonl" "$WARMUP" \
+      >>"$WORK/cpp.$threads"
     pyline=$("$PYTHON" bench/seed_trainer.py --data="$DATA" --workers=1 --steps="$STEPS" \
       --warmup="$WARMUP" --torch_threads="$threads" 2>/dev/null | tail -1)
     echo "threads=$threads rep=$rep py: $pyline" >>"$WORK/all.log"

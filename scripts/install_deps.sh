@@ -12,10 +12,14 @@ packages=(
   libabsl-dev libconcurrentqueue-dev libgoogle-glog-dev libgflags-dev
   libfast-float-dev libre2-dev libgtest-dev libgmock-dev libbenchmark-dev
   libtorch-dev libcpp-httplib-dev
+  # LibTorch's matrix products go through libblas.so.3; without this Debian
+  # picks the reference BLAS, and a CPU training step is ~1.4x slower
+  # (docs/benchmarks.md).
+  libopenblas0-openmp
 )
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages+=(python3-torch python3-pandas python3-numpy hyperfine) ;;
+    --bench) packages+=(python3-torch python3-pandas python3-numpy python3-sklearn hyperfine) ;;
     --test) packages+=(prometheus curl python3) ;;
     *) echo "install_deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac

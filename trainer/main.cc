@@ -2,10 +2,12 @@
 // streamed from tripletstream data servers.
 //   tripletstream-trainer train --servers=HOST:PORT[,...] --device=cpu ...
 #include <glog/logging.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -108,7 +110,20 @@ int Fail(const absl::Status& status) {
   return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
+// LibTorch allocates and frees activations of several MB every step. With
+// glibc's defaults those are mmap'ed and unmapped (or the heap trimmed) each
+// time, so every step page-faults them in again: about a fifth of a CPU step
+// here (docs/benchmarks.md). Keep freed memory for reuse instead: no mmap
+// below 32 MiB, no trimming below 1 GiB of free heap (resident memory stays
+// at the peak of a step). MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ in
+// the environment take precedence.
+void KeepFreedMemoryForReuse() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 int RunTrain() {
+  KeepFreedMemoryForReuse();
   TrainConfig c;
   c.servers = absl::StrSplit(absl::GetFlag(FLAGS_servers), ',', absl::SkipEmpty());
   c.device = absl::GetFlag(FLAGS_device);
