@@ -172,7 +172,7 @@ int RunTrain() {
   c.eval_at_end = absl::GetFlag(FLAGS_eval);
   c.metrics_path = absl::GetFlag(FLAGS_metrics);
   c.enroll_sessions = absl::GetFlag(FLAGS_enroll_sessions);
-  c.session_group_regex = absl::GetFlag(FLAGS_session_groups);
+  c.session_groups_spec = absl::GetFlag(FLAGS_session_groups);
   c.prefetch_per_shard = absl::GetFlag(FLAGS_prefetch);
   c.torch_threads = absl::GetFlag(FLAGS_torch_threads);
   if (c.steps < 1 || c.model.channels < 1 || c.model.levels < 1 || c.model.kernel_size < 1 ||

@@ -165,7 +165,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& given) {
       enroll_session.push_back(RE2::FullMatch(name, enroll_re));
     }
   }
-  auto session_groups = SessionGroups(config.session_group_regex,
+  auto session_groups = SessionGroups(config.session_groups_spec,
                                       {info->session_names().begin(),
                                        info->session_names().end()});
   if (!session_groups.ok()) return session_groups.status();

@@ -48,10 +48,10 @@ struct TrainConfig {
   // Open-set protocol: RE2 full match on session names that enroll (the
   // others probe); empty = first half of each test user's sessions.
   std::string enroll_sessions;
-  // Scores are also broken down by session group: the first capture group of
-  // this RE2 on the session name (e.g. "([a-z]+)_.*" gives MotionSense's
-  // activity); empty = no breakdown.
-  std::string session_group_regex;
+  // Scores are also broken down by session group: a --session_groups spec
+  // (trainer/session_groups.h, e.g. "([a-z]+)_.*;moving=(wlk|jog)_.*");
+  // empty = no breakdown.
+  std::string session_groups_spec;
   int prefetch_per_shard = 4;
   int torch_threads = 0;          // Intra-op threads; 0 = hardware concurrency.
   TrainerMetrics* live_metrics = nullptr;  // Prometheus figures; optional, not owned.
