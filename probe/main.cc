@@ -11,13 +11,15 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
-#include "common/digest.h"
+#include "absl/strings/str_cat.h"
+#include "client/dataset_client.h"
+#include "client/server_list.h"
 #include "common/program_init.h"
 #include "probe/stream_probe.h"
 
 ABSL_FLAG(std::string, servers, "127.0.0.1:50051",
-          "Comma separated server addresses (host:port or gRPC targets).");
+          "Comma separated servers: host:port, dns:///NAME:PORT (every address "
+          "of NAME, re-resolved each epoch) or ipv4:/ipv6: lists.");
 ABSL_FLAG(int64_t, batches, 0, "Batches to pull; 0 = the rest of the epoch.");
 ABSL_FLAG(int, batch_size, 64, "Triplets per batch (mode triplet).");
 ABSL_FLAG(std::string, mode, "triplet", "triplet or pk.");
@@ -32,7 +34,18 @@ ABSL_FLAG(int64_t, start, 0, "First batch index.");
 ABSL_FLAG(bool, positive_other_session, false,
           "Draw positives from another session of the anchor's user.");
 ABSL_FLAG(bool, info, true, "Print the dataset info first.");
-ABSL_FLAG(double, timeout_s, 600, "Deadline of each call in seconds.");
+ABSL_FLAG(double, timeout_s, 30, "Deadline of the dataset info call in seconds.");
+ABSL_FLAG(double, stall_timeout_s, 30,
+          "Progress deadline: a server that sends no batch for this long is "
+          "failed over like a dead one; 0 = wait forever.");
+ABSL_FLAG(double, give_up_after_s, 60,
+          "Fail when no server delivered a shard for this long.");
+ABSL_FLAG(int, rank, 0, "Read the share of rank RANK of --world_size readers.");
+ABSL_FLAG(int, world_size, 1, "Data-parallel readers sharing the stream.");
+ABSL_FLAG(int, prefetch, 4, "Batches buffered per server shard.");
+ABSL_FLAG(bool, verify, true,
+          "Recompute every batch digest (index, shape and exactly-once checks "
+          "always run).");
 ABSL_FLAG(double, read_delay_ms, 0,
           "Sleep this long after each batch (simulates a slow trainer).");
 
@@ -57,82 +70,79 @@ void PrintInfo(const v1::GetDatasetInfoResponse& info) {
   }
 }
 
+int Fail(int code, const std::string& message) {
+  std::cerr << "tripletstream-probe: " << message << "\n";
+  return code;
+}
+
 int Run() {
   ProbeConfig config;
-  config.servers = absl::StrSplit(absl::GetFlag(FLAGS_servers), ',', absl::SkipEmpty());
-  if (config.servers.empty()) {
-    std::cerr << "tripletstream-probe: --servers is empty\n";
-    return 2;
-  }
-  config.batches = absl::GetFlag(FLAGS_batches);
-  config.batch_size = absl::GetFlag(FLAGS_batch_size);
-  config.p = absl::GetFlag(FLAGS_p);
-  config.k = absl::GetFlag(FLAGS_k);
-  config.seed = absl::GetFlag(FLAGS_seed);
-  config.epoch = absl::GetFlag(FLAGS_epoch);
-  config.start = absl::GetFlag(FLAGS_start);
-  config.positive_other_session = absl::GetFlag(FLAGS_positive_other_session);
-  config.timeout_s = absl::GetFlag(FLAGS_timeout_s);
+  BatchStreamOptions& o = config.stream;
+  o.servers = SplitServerList(absl::GetFlag(FLAGS_servers));
+  if (o.servers.empty()) return Fail(2, "--servers is empty");
+  const int64_t batches = absl::GetFlag(FLAGS_batches);
+  o.start_epoch = absl::GetFlag(FLAGS_epoch);
+  o.start_index = absl::GetFlag(FLAGS_start);
+  o.epochs = absl::GetFlag(FLAGS_epochs);
+  o.rank = absl::GetFlag(FLAGS_rank);
+  o.world_size = absl::GetFlag(FLAGS_world_size);
+  o.prefetch_per_shard = absl::GetFlag(FLAGS_prefetch);
+  o.client.rpc_timeout_s = absl::GetFlag(FLAGS_timeout_s);
+  o.client.stall_timeout_s = absl::GetFlag(FLAGS_stall_timeout_s);
+  o.client.give_up_after_s = absl::GetFlag(FLAGS_give_up_after_s);
+  o.client.verify_digests = absl::GetFlag(FLAGS_verify);
   config.read_delay_ms = absl::GetFlag(FLAGS_read_delay_ms);
+  v1::StreamTripletsRequest& request = o.request;
+  request.set_batch_size(absl::GetFlag(FLAGS_batch_size));
+  request.set_p(absl::GetFlag(FLAGS_p));
+  request.set_k(absl::GetFlag(FLAGS_k));
+  request.set_seed(absl::GetFlag(FLAGS_seed));
+  request.set_positive_other_session(absl::GetFlag(FLAGS_positive_other_session));
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode == "triplet") {
-    config.mode = v1::SAMPLING_MODE_TRIPLET;
+    request.set_mode(v1::SAMPLING_MODE_TRIPLET);
   } else if (mode == "pk") {
-    config.mode = v1::SAMPLING_MODE_PK;
+    request.set_mode(v1::SAMPLING_MODE_PK);
   } else {
-    std::cerr << "tripletstream-probe: --mode must be triplet or pk, got '" << mode
-              << "'\n";
-    return 2;
+    return Fail(2, "--mode must be triplet or pk, got '" + mode + "'");
   }
-  if (config.batches < 0 || config.start < 0) {
-    std::cerr << "tripletstream-probe: --batches and --start must be >= 0\n";
-    return 2;
+  if (batches < 0 || o.start_index < 0 || o.start_epoch < 0) {
+    return Fail(2, "--batches, --start and --epoch must be >= 0");
   }
+  if (o.epochs < 1 || (o.epochs > 1 && batches > 0)) {
+    return Fail(2, "--epochs must be >= 1, and > 1 only with --batches=0");
+  }
+  if (o.world_size < 1 || o.rank < 0 || o.rank >= o.world_size) {
+    return Fail(2, "--rank must be in [0, --world_size) and --world_size >= 1");
+  }
+  if (o.prefetch_per_shard < 1) return Fail(2, "--prefetch must be >= 1");
+  if (!(o.client.rpc_timeout_s > 0) || !(o.client.stall_timeout_s >= 0) ||
+      !(o.client.give_up_after_s >= 0) || !(config.read_delay_ms >= 0)) {
+    return Fail(2, "--timeout_s must be > 0; --stall_timeout_s, --give_up_after_s and "
+                   "--read_delay_ms >= 0");
+  }
+  if (batches > 0) o.end_index = o.start_index + batches;
   if (absl::GetFlag(FLAGS_info)) {
-    for (const std::string& server : config.servers) {
-      auto info = FetchDatasetInfo(server, config.timeout_s);
-      if (!info.ok()) {
-        std::cerr << "tripletstream-probe: " << info.status().message() << "\n";
-        return 1;
-      }
+    auto addresses = ExpandServers(o.servers);
+    if (!addresses.ok()) return Fail(1, std::string(addresses.status().message()));
+    for (const std::string& server : *addresses) {
+      auto info = FetchDatasetInfo({server}, o.client);
+      if (!info.ok()) return Fail(1, std::string(info.status().message()));
       std::printf("server %s\n", server.c_str());
       PrintInfo(*info);
     }
   }
-  const int64_t epochs = absl::GetFlag(FLAGS_epochs);
-  if (epochs < 1 || (epochs > 1 && config.batches > 0)) {
-    std::cerr << "tripletstream-probe: --epochs must be >= 1, and > 1 only with "
-                 "--batches=0\n";
-    return 2;
+  absl::StatusOr<ProbeResult> result = RunProbe(config);
+  if (!result.ok()) {
+    return Fail(1, absl::StrCat("epoch ", o.start_epoch, ": ", result.status().ToString()));
   }
-  absl::StatusOr<ProbeResult> result;
-  ProbeResult total;
-  for (int64_t e = 0; e < epochs; ++e) {
-    result = RunProbe(config);
-    if (!result.ok()) {
-      std::cerr << "tripletstream-probe: epoch " << config.epoch << ": " << result.status()
-                << "\n";
-      return 1;
-    }
-    total.batches += result->batches;
-    total.triplets += result->triplets;
-    total.payload_bytes += result->payload_bytes;
-    total.seconds += result->seconds;
-    total.stream_digest = epochs == 1 ? result->stream_digest
-                                      : CombineDigest(total.stream_digest,
-                                                      result->stream_digest);
-    total.batches_per_server.resize(result->batches_per_server.size());
-    for (size_t k = 0; k < result->batches_per_server.size(); ++k) {
-      total.batches_per_server[k] += result->batches_per_server[k];
-    }
-    ++config.epoch;
-  }
-  result = total;
+  const BatchStreamStats& stats = result->stats;
   std::printf(
-      "batches=%lld triplets=%lld servers=%zu per_server=%s seconds=%.3f "
-      "batches_per_s=%.1f triplets_per_s=%.0f mb_per_s=%.1f digest=%016llx\n",
+      "batches=%lld triplets=%lld servers=%zu per_server=%s reconnects=%lld stalls=%lld "
+      "seconds=%.3f batches_per_s=%.1f triplets_per_s=%.0f mb_per_s=%.1f digest=%016llx\n",
       static_cast<long long>(result->batches), static_cast<long long>(result->triplets),
-      config.servers.size(), absl::StrJoin(result->batches_per_server, "/").c_str(),
+      stats.servers.size(), absl::StrJoin(stats.batches_per_server, "/").c_str(),
+      static_cast<long long>(stats.reconnects), static_cast<long long>(stats.stalls),
       result->seconds, result->seconds > 0 ? result->batches / result->seconds : 0.0,
       result->triplets_per_s(), result->mb_per_s(),
       static_cast<unsigned long long>(result->stream_digest));
@@ -147,6 +157,8 @@ int main(int argc, char** argv) {
       "Pulls triplet batches from tripletstream servers and checks them.\n"
       "  tripletstream-probe --servers=HOST:PORT[,HOST:PORT...] --batches=N "
       "--batch_size=B [--mode=triplet|pk] [--seed --epoch --start]\n"
+      "Reads through the same client library as the trainer (failover, "
+      "progress deadline, exactly-once checks).\n"
       "The last line is key=value pairs: batches= triplets_per_s= mb_per_s= digest=");
   return tripletstream::Run();
 }

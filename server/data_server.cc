@@ -38,6 +38,11 @@ absl::StatusOr<std::unique_ptr<DataServer>> DataServer::Listen(
   // (or a stale one on a fixed port) can share a port and steal each other's
   // connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Clients (client/grpc_util.h) ping every 10 s while a call is open, also
+  // when the server sends nothing because the client is behind: accept
+  // pings every 5 s rather than answer them with GOAWAY "too many pings".
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -63,13 +68,14 @@ void DataServer::Serve(std::shared_ptr<const PreparedDataset> dataset) {
 
 void DataServer::Drain() {
   stats_.serving.store(false);
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  if (server_ != nullptr) server_->GetHealthCheckService()->SetServingStatus(false);
 }
 
 void DataServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   Drain();
+  if (server_ == nullptr) return;  // Listen failed: nothing was started.
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
 }

@@ -6,6 +6,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/grpc_status.h"
 
 namespace tripletstream {
 namespace {
@@ -178,12 +179,6 @@ grpc::ServerWriteReactor<Message>* OpenStream(grpc::CallbackServerContext* conte
 }
 
 }  // namespace
-
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
-}
 
 absl::StatusOr<const DataService*> GrpcService::service() const {
   const DataService* service = service_.load(std::memory_order_acquire);

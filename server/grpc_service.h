@@ -49,9 +49,6 @@ class GrpcService final : public v1::TripletStream::CallbackService {
   PipelineReaper* reaper_;
 };
 
-// absl::Status -> grpc::Status with the same code and message.
-grpc::Status ToGrpcStatus(const absl::Status& status);
-
 }  // namespace tripletstream
 
 #endif  // TRIPLETSTREAM_SERVER_GRPC_SERVICE_H_

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/wire.h"
 
 namespace tripletstream {
 
@@ -27,11 +28,8 @@ absl::StatusOr<IndexPlan> PlanIndices(int64_t batches_per_epoch, int64_t start,
   }
   IndexPlan plan;
   plan.step = count;
-  // Smallest i >= start with i % count == shard_index.
-  plan.first = start + ((shard_index - start % count) % count + count) % count;
-  plan.count = plan.first >= batches_per_epoch
-      ? 0
-      : (batches_per_epoch - plan.first + count - 1) / count;
+  plan.first = FirstIndexAtOrAfter(start, count, shard_index);
+  plan.count = CountBelow(plan.first, batches_per_epoch, count);
   if (max_batches > 0) plan.count = std::min(plan.count, max_batches);
   return plan;
 }

@@ -1,53 +1,12 @@
 #include "trainer/evaluation.h"
 
-#include <grpcpp/grpcpp.h>
-
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "common/digest.h"
-#include "tripletstream/v1/tripletstream.grpc.pb.h"
+#include "client/dataset_client.h"
 
 namespace tripletstream {
-
-absl::StatusOr<WindowSet> FetchWindows(const std::string& server, v1::Split split,
-                                       const std::string& fingerprint) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
-  auto stub = v1::TripletStream::NewStub(
-      grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args));
-  grpc::ClientContext context;
-  v1::StreamWindowsRequest request;
-  request.set_split(split);
-  request.set_batch_size(256);
-  request.set_expected_fingerprint(fingerprint);
-  auto reader = stub->StreamWindows(&context, request);
-  WindowSet set;
-  v1::WindowBatch batch;
-  while (reader->Read(&batch)) {
-    if (PayloadDigest(batch.data().data(), batch.data().size(), batch.user_labels().data(),
-                      batch.user_labels_size()) != batch.digest() ||
-        batch.first_window() != set.size()) {
-      context.TryCancel();
-      return absl::DataLossError(absl::StrCat(server, ": bad window batch at ",
-                                              batch.first_window()));
-    }
-    set.length = batch.shape(1);
-    set.channels = batch.shape(2);
-    const float* data = reinterpret_cast<const float*>(batch.data().data());
-    set.values.insert(set.values.end(), data, data + batch.data().size() / sizeof(float));
-    set.users.insert(set.users.end(), batch.user_labels().begin(), batch.user_labels().end());
-    set.sessions.insert(set.sessions.end(), batch.session_labels().begin(),
-                        batch.session_labels().end());
-  }
-  grpc::Status status = reader->Finish();
-  if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        absl::StrCat(server, ": StreamWindows: ", status.error_message()));
-  }
-  return set;
-}
 
 std::vector<float> Embed(Tcn& model, const torch::Device& device, const WindowSet& windows) {
   const bool was_training = model->is_training();
@@ -152,6 +111,39 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
                                           holdout.sessions, session_groups, dim);
   }
   return report;
+}
+
+Evaluator::Evaluator(std::vector<std::string> servers, std::string fingerprint,
+                     ClientOptions client, std::vector<bool> enroll_session,
+                     std::vector<std::vector<std::string>> session_groups)
+    : servers_(std::move(servers)),
+      fingerprint_(std::move(fingerprint)),
+      client_(std::move(client)),
+      enroll_session_(std::move(enroll_session)),
+      session_groups_(std::move(session_groups)) {}
+
+absl::Status Evaluator::FetchOnce() {
+  if (fetched_) return absl::OkStatus();
+  for (auto [split, target] : {std::pair{v1::SPLIT_TEST, &test_},
+                               std::pair{v1::SPLIT_TRAIN, &train_},
+                               std::pair{v1::SPLIT_HOLDOUT, &holdout_}}) {
+    absl::StatusOr<WindowSet> windows = FetchWindows(servers_, split, fingerprint_, client_);
+    if (!windows.ok()) return windows.status();
+    *target = *std::move(windows);
+  }
+  if (holdout_.size() == 0) train_ = WindowSet();  // Only used for cross-session.
+  fetched_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EvalReport> Evaluator::Run(Tcn& model, const torch::Device& device) {
+  if (absl::Status s = FetchOnce(); !s.ok()) return s;
+  try {
+    return Evaluate(model, device, test_, train_, holdout_, enroll_session_, session_groups_);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("evaluation failed: ", e.what_without_backtrace()));
+  }
 }
 
 }  // namespace tripletstream

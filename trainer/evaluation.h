@@ -9,38 +9,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/client_options.h"
+#include "client/window_set.h"
 #include "trainer/tcn.h"
 #include "trainer/verification_metrics.h"
-#include "tripletstream/v1/tripletstream.pb.h"
 
 namespace tripletstream {
-
-// Every window of one split, as StreamWindows sends them (normalized).
-struct WindowSet {
-  int64_t length = 0, channels = 0;
-  std::vector<float> values;  // [N, T, C]
-  std::vector<int32_t> users, sessions;
-  int64_t size() const { return static_cast<int64_t>(users.size()); }
-};
-
-// Fetches a split through StreamWindows, checking digests and the
-// fingerprint.
-absl::StatusOr<WindowSet> FetchWindows(const std::string& server, v1::Split split,
-                                       const std::string& fingerprint);
 
 // L2-normalized embeddings, [N * embedding] row-major, in eval mode without
 // gradients; the model's training mode is restored.
 std::vector<float> Embed(Tcn& model, const torch::Device& device, const WindowSet& windows);
-
-struct EvalReport {
-  bool has_open_set = false, has_cross_session = false;
-  VerificationResult open_set;       // Test users: first half of their sessions enroll.
-  VerificationResult cross_session;  // Training users: train sessions enroll, holdout probe.
-  // The same scores restricted to the probes of one session group (e.g. the
-  // activity of MotionSense's "wlk_15", or all moving activities); empty
-  // without groups.
-  std::map<std::string, VerificationResult> open_set_groups, cross_session_groups;
-};
 
 // Open-set on `test` (users never trained on). With `enroll_session` (by
 // session id) non-empty, windows of sessions marked true enroll and the others
@@ -53,6 +31,29 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
                     const WindowSet& train, const WindowSet& holdout,
                     const std::vector<bool>& enroll_session = {},
                     const std::vector<std::vector<std::string>>& session_groups = {});
+
+// Evaluation during and after training: fetches the test, train and
+// holdout windows once (through the client library, from whichever server
+// answers) and scores the model on them with Evaluate.
+class Evaluator {
+ public:
+  Evaluator(std::vector<std::string> servers, std::string fingerprint, ClientOptions client,
+            std::vector<bool> enroll_session,
+            std::vector<std::vector<std::string>> session_groups);
+
+  absl::StatusOr<EvalReport> Run(Tcn& model, const torch::Device& device);
+
+ private:
+  absl::Status FetchOnce();
+
+  const std::vector<std::string> servers_;
+  const std::string fingerprint_;
+  const ClientOptions client_;
+  const std::vector<bool> enroll_session_;
+  const std::vector<std::vector<std::string>> session_groups_;
+  bool fetched_ = false;
+  WindowSet test_, train_, holdout_;
+};
 
 }  // namespace tripletstream
 

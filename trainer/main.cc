@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "client/server_list.h"
 #include "common/program_init.h"
 #include "metrics/metrics_http_server.h"
 #include "metrics/metrics_registry.h"
@@ -31,7 +32,12 @@
 
 ABSL_FLAG(std::string, servers, "127.0.0.1:50051",
           "Comma separated data servers; dns:///HOST:PORT expands to every address HOST "
-          "resolves to (e.g. a Kubernetes headless Service).");
+          "resolves to (e.g. a Kubernetes headless Service), re-resolved every epoch.");
+ABSL_FLAG(double, stall_timeout_s, 30,
+          "A data server that sends no batch for this long (frozen, overloaded) is "
+          "failed over like a dead one; 0 = wait forever.");
+ABSL_FLAG(double, give_up_after_s, 60,
+          "Fail (exit 1) when no server delivered a shard for this long.");
 ABSL_FLAG(std::string, device, "cpu", "cpu or cuda.");
 ABSL_FLAG(std::string, checkpoint_dir, "", "Folder for checkpoint.pt (empty: none).");
 ABSL_FLAG(bool, resume, false, "Continue from checkpoint_dir/checkpoint.pt if present.");
@@ -125,7 +131,14 @@ void KeepFreedMemoryForReuse() {
 int RunTrain() {
   KeepFreedMemoryForReuse();
   TrainConfig c;
-  c.servers = absl::StrSplit(absl::GetFlag(FLAGS_servers), ',', absl::SkipEmpty());
+  c.servers = SplitServerList(absl::GetFlag(FLAGS_servers));
+  c.stall_timeout_s = absl::GetFlag(FLAGS_stall_timeout_s);
+  c.give_up_after_s = absl::GetFlag(FLAGS_give_up_after_s);
+  if (!(c.stall_timeout_s >= 0) || !(c.give_up_after_s >= 0)) {
+    std::cerr << "tripletstream-trainer: --stall_timeout_s and --give_up_after_s must be "
+                 ">= 0\n";
+    return 2;
+  }
   c.device = absl::GetFlag(FLAGS_device);
   c.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
   c.resume = absl::GetFlag(FLAGS_resume);
@@ -181,6 +194,7 @@ int RunTrain() {
                  "--embedding, --batch_size and --prefetch must be >= 1\n";
     return 2;
   }
+  TrainCollaborators with;
   MetricsRegistry registry;
   TrainerMetrics live;
   std::unique_ptr<MetricsHttpServer> metrics_server;
@@ -192,22 +206,23 @@ int RunTrain() {
       return Fail(registered.ok() ? started.status() : registered);
     }
     metrics_server = *std::move(started);
-    c.live_metrics = &live;
+    with.live_metrics = &live;
   }
   // SIGTERM/SIGINT (blocked in every thread, see main) stop training after
-  // the current step with a checkpoint, so a rescheduled pod resumes.
-  static std::atomic<bool> stop{false};
-  c.stop_requested = &stop;
+  // the current step with a checkpoint, so a rescheduled pod resumes; a
+  // trainer waiting for data is woken at once.
+  static StopSignal stop;
+  with.stop = &stop;
   std::thread([] {
     sigset_t signals = ShutdownSignals();
     int sig = 0;
     if (sigwait(&signals, &sig) == 0) {
       LOG(WARNING) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
                    << ": stopping after this step";
-      stop = true;
+      stop.Request();
     }
   }).detach();
-  absl::StatusOr<TrainResult> result = Train(c);
+  absl::StatusOr<TrainResult> result = Train(c, with);
   if (!result.ok()) {
     LOG(ERROR) << result.status();
     std::cerr << "tripletstream-trainer: " << result.status().message() << "\n";

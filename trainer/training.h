@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/server_list.h"
+#include "trainer/stop_signal.h"
 #include "trainer/tcn.h"
 
 namespace tripletstream {
@@ -53,16 +55,24 @@ struct TrainConfig {
   // empty = no breakdown.
   std::string session_groups_spec;
   int prefetch_per_shard = 4;
+  // A data server that sends nothing for this long is failed over like a
+  // dead one (client/ progress deadline); 0 = wait forever.
+  double stall_timeout_s = 30;
+  double give_up_after_s = 60;    // No server delivered for this long: fail.
   int torch_threads = 0;          // Intra-op threads; 0 = hardware concurrency.
-  TrainerMetrics* live_metrics = nullptr;  // Prometheus figures; optional, not owned.
+};
+
+// What a run talks to, as opposed to what it is configured with. All optional.
+struct TrainCollaborators {
   // Turns `servers` into addresses, at start and at every epoch boundary
   // (so dns:/// names follow scaling); null = ExpandServers. Tests inject
   // a changing answer here.
-  std::function<absl::StatusOr<std::vector<std::string>>(const std::vector<std::string>&)>
-      resolve_servers;
-  // Set (e.g. by a SIGTERM handler) to stop after the current step: the run
-  // checkpoints without the final evaluation and reports interrupted.
-  const std::atomic<bool>* stop_requested = nullptr;
+  ServerResolver resolve;
+  TrainerMetrics* live_metrics = nullptr;  // Prometheus figures; not owned.
+  // Requested (e.g. on SIGTERM): stop after the current step, or at once if
+  // waiting for data; the run checkpoints without the final evaluation and
+  // reports interrupted.
+  StopSignal* stop = nullptr;
 };
 
 struct TrainResult {
@@ -87,7 +97,11 @@ struct TrainResult {
 };
 
 // Trains a TCN on batches streamed from the servers: see docs/trainer.md.
-absl::StatusOr<TrainResult> Train(const TrainConfig& config);
+// FAILED_PRECONDITION / INVALID_ARGUMENT when the run cannot succeed as
+// configured (including a loss that stops being finite); other errors may
+// pass on a retry.
+absl::StatusOr<TrainResult> Train(const TrainConfig& config,
+                                  const TrainCollaborators& with = {});
 
 }  // namespace tripletstream
 

@@ -2,6 +2,8 @@
 #define TRIPLETSTREAM_TRAINER_VERIFICATION_METRICS_H_
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 namespace tripletstream {
@@ -36,6 +38,21 @@ VerificationResult EvaluateVerification(const std::vector<float>& enroll,
                                         const std::vector<int32_t>& enroll_users,
                                         const std::vector<float>& probe,
                                         const std::vector<int32_t>& probe_users, int dim);
+
+// One evaluation of a model (trainer/evaluation.h Evaluate).
+struct EvalReport {
+  bool has_open_set = false, has_cross_session = false;
+  VerificationResult open_set;       // Test users: first half of their sessions enroll.
+  VerificationResult cross_session;  // Training users: train sessions enroll, holdout probe.
+  // The same scores restricted to the probes of one session group (e.g. the
+  // activity of MotionSense's "wlk_15", or all moving activities); empty
+  // without groups.
+  std::map<std::string, VerificationResult> open_set_groups, cross_session_groups;
+  // The headline result: open-set when there is one, else cross-session.
+  const VerificationResult* headline() const {
+    return has_open_set ? &open_set : has_cross_session ? &cross_session : nullptr;
+  }
+};
 
 }  // namespace tripletstream
 

@@ -10,6 +10,7 @@
 
 #include "common/digest.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "client/dataset_client.h"
 #include "probe/stream_probe.h"
 #include "tests/testing/fixtures.h"
 #include "tripletstream/v1/tripletstream.grpc.pb.h"
@@ -70,7 +71,7 @@ class DataServerTest : public ::testing::Test {
 };
 
 TEST_F(DataServerTest, GetDatasetInfoDescribesTheData) {
-  auto info = FetchDatasetInfo(Address(*server_), 10);
+  auto info = FetchDatasetInfo({Address(*server_)});
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->channel_names_size(), 3);
   EXPECT_EQ(info->user_names_size(), 6);
@@ -98,19 +99,21 @@ TEST_F(DataServerTest, ThreeShardedServersGiveTheOneServerStream) {
   auto second = StartServer(1);
   auto third = StartServer(3);
   ProbeConfig config;
-  config.batch_size = 4;
-  config.seed = 9;
-  config.servers = {Address(*server_)};
+  config.stream.request.set_mode(v1::SAMPLING_MODE_TRIPLET);
+  config.stream.request.set_batch_size(4);
+  config.stream.request.set_seed(9);
+  config.stream.epochs = 1;
+  config.stream.servers = {Address(*server_)};
   auto one = RunProbe(config);
   ASSERT_TRUE(one.ok()) << one.status();
-  config.servers = {Address(*server_), Address(*second), Address(*third)};
+  config.stream.servers = {Address(*server_), Address(*second), Address(*third)};
   auto three = RunProbe(config);
   ASSERT_TRUE(three.ok()) << three.status();
   EXPECT_EQ(one->batches, (170 + 3) / 4);
   EXPECT_EQ(three->batches, one->batches);
   EXPECT_EQ(three->stream_digest, one->stream_digest);
-  EXPECT_EQ(three->batches_per_server, (std::vector<int64_t>{15, 14, 14}));
-  config.seed = 10;
+  EXPECT_EQ(three->stats.batches_per_server, (std::vector<int64_t>{15, 14, 14}));
+  config.stream.request.set_seed(10);
   auto other = RunProbe(config);
   ASSERT_TRUE(other.ok());
   EXPECT_NE(other->stream_digest, one->stream_digest);
@@ -277,7 +280,7 @@ TEST_F(DataServerTest, NotServingWhileTheDatasetLoads) {
   }
   EXPECT_FALSE(server.stats().serving.load());
   // RPCs say why instead of hanging or crashing.
-  auto info = FetchDatasetInfo(Address(server), 10);
+  auto info = FetchDatasetInfo({Address(server)});
   ASSERT_FALSE(info.ok());
   EXPECT_EQ(info.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(info.status().message(), HasSubstr("still loading"));
@@ -294,7 +297,7 @@ TEST_F(DataServerTest, NotServingWhileTheDatasetLoads) {
     EXPECT_EQ(HealthOf(server.port(), service),
               grpc::health::v1::HealthCheckResponse::SERVING);
   }
-  EXPECT_TRUE(FetchDatasetInfo(Address(server), 10).ok());
+  EXPECT_TRUE(FetchDatasetInfo({Address(server)}).ok());
 }
 
 TEST_F(DataServerTest, DrainingReportsNotServingButFinishesOpenStreams) {
@@ -313,6 +316,22 @@ TEST_F(DataServerTest, DrainingReportsNotServingButFinishesOpenStreams) {
   while (reader->Read(&batch)) ++received;
   EXPECT_TRUE(reader->Finish().ok());
   EXPECT_EQ(received, 170);
+}
+
+}  // namespace
+}  // namespace tripletstream
+
+namespace tripletstream {
+namespace {
+
+TEST(DataServerListenTest, APortInUseIsAnErrorNotACrash) {
+  auto first = DataServer::Listen(DataServiceConfig(), "127.0.0.1:0");
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string taken = "127.0.0.1:" + std::to_string((*first)->port());
+  auto second = DataServer::Listen(DataServiceConfig(), taken);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(second.status().message(), ::testing::HasSubstr(taken));
 }
 
 }  // namespace

@@ -55,11 +55,12 @@ TEST(MetricsEndpointTest, ServerAndTrainerEndpointsDuringATrainingRun) {
   c.log_every = 0;
   c.checkpoint_every = 0;
   c.eval_at_end = true;
-  c.live_metrics = &live;
+  TrainCollaborators with;
+  with.live_metrics = &live;
   std::atomic<bool> done{false};
   absl::StatusOr<TrainResult> result;
   std::thread training([&] {
-    result = Train(c);
+    result = Train(c, with);
     done = true;
   });
 

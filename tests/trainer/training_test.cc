@@ -105,12 +105,13 @@ TEST_F(TrainingTest, ServersAddedToTheNameJoinAtTheNextEpoch) {
   TrainConfig scaled = reference;
   scaled.servers = {"dns:///tripletstream-server:50051"};
   int resolutions = 0;
-  scaled.resolve_servers = [&](const std::vector<std::string>& names)
+  TrainCollaborators with;
+  with.resolve = [&](const std::vector<std::string>& names)
       -> absl::StatusOr<std::vector<std::string>> {
     EXPECT_EQ(names, scaled.servers);
     return ++resolutions == 1 ? std::vector<std::string>{a} : std::vector<std::string>{a, b};
   };
-  auto run = Train(scaled);
+  auto run = Train(scaled, with);
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_EQ(resolutions, 3);  // At start and at the two epoch boundaries.
   EXPECT_EQ(run->batch_digests, alone->batch_digests);

@@ -1,7 +1,9 @@
-#ifndef TRIPLETSTREAM_TRAINER_SERVER_LIST_H_
-#define TRIPLETSTREAM_TRAINER_SERVER_LIST_H_
+#ifndef TRIPLETSTREAM_CLIENT_SERVER_LIST_H_
+#define TRIPLETSTREAM_CLIENT_SERVER_LIST_H_
 
+#include <functional>
 #include <string>
+#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -16,6 +18,14 @@ namespace tripletstream {
 // INVALID_ARGUMENT one without a port.
 absl::StatusOr<std::vector<std::string>> ExpandServers(const std::vector<std::string>& servers);
 
+// Turns the names a user gave into server addresses (ExpandServers, or a
+// test's injected answer). Called at start and at every epoch boundary.
+using ServerResolver =
+    std::function<absl::StatusOr<std::vector<std::string>>(const std::vector<std::string>&)>;
+
+// A --servers flag value split at commas, empty items dropped.
+std::vector<std::string> SplitServerList(absl::string_view flag_value);
+
 }  // namespace tripletstream
 
-#endif  // TRIPLETSTREAM_TRAINER_SERVER_LIST_H_
+#endif  // TRIPLETSTREAM_CLIENT_SERVER_LIST_H_

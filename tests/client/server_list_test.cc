@@ -1,4 +1,4 @@
-#include "trainer/server_list.h"
+#include "client/server_list.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

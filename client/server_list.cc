@@ -1,4 +1,4 @@
-#include "trainer/server_list.h"
+#include "client/server_list.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace tripletstream {
 namespace {
@@ -77,6 +78,10 @@ absl::StatusOr<std::vector<std::string>> ExpandServers(const std::vector<std::st
     }
   }
   return out;
+}
+
+std::vector<std::string> SplitServerList(absl::string_view flag_value) {
+  return absl::StrSplit(flag_value, ',', absl::SkipWhitespace());
 }
 
 }  // namespace tripletstream

@@ -1,0 +1,194 @@
+#include "client/batch_stream.h"
+
+#include <glog/logging.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace tripletstream {
+namespace {
+
+absl::Status Validate(const BatchStreamOptions& o) {
+  if (o.servers.empty()) return absl::InvalidArgumentError("no servers given");
+  if (o.world_size < 1 || o.rank < 0 || o.rank >= o.world_size) {
+    return absl::InvalidArgumentError(absl::StrCat("rank must be in [0, world_size), got rank ",
+                                                   o.rank, " of ", o.world_size));
+  }
+  if (o.start_epoch < 0 || o.start_index < 0 || o.epochs < 0 || o.end_index < 0) {
+    return absl::InvalidArgumentError(
+        "start_epoch, start_index, epochs and end_index must be >= 0");
+  }
+  if (o.prefetch_per_shard < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("prefetch_per_shard must be >= 1, got ", o.prefetch_per_shard));
+  }
+  if (!(o.client.stall_timeout_s >= 0) || !(o.client.give_up_after_s >= 0)) {
+    return absl::InvalidArgumentError("stall_timeout_s and give_up_after_s must be >= 0");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BatchStream>> BatchStream::Open(BatchStreamOptions options) {
+  if (absl::Status s = Validate(options); !s.ok()) return s;
+  if (!options.resolve) options.resolve = ExpandServers;
+  auto addresses = options.resolve(options.servers);
+  if (!addresses.ok()) return addresses.status();
+  if (addresses->empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no server address for ", absl::StrJoin(options.servers, ",")));
+  }
+  std::unique_ptr<BatchStream> stream(new BatchStream(std::move(options), *addresses));
+  return stream;
+}
+
+BatchStream::BatchStream(BatchStreamOptions options, std::vector<std::string> addresses)
+    : options_(std::move(options)),
+      watchdog_(absl::Seconds(options_.client.stall_timeout_s)) {
+  epoch_ = options_.start_epoch;
+  next_index_ = options_.start_index;
+  reader_epoch_ = options_.start_epoch;
+  StartEpoch(std::move(addresses), options_.start_index, options_.end_index);
+}
+
+BatchStream::~BatchStream() {
+  Cancel();
+  std::unique_ptr<EpochReader> reader;
+  {
+    absl::MutexLock lock(&mu_);
+    reader = std::move(reader_);
+  }
+}
+
+void BatchStream::Cancel() {
+  absl::MutexLock lock(&mu_);
+  cancelled_ = true;
+  if (reader_ != nullptr) reader_->Cancel();
+}
+
+std::shared_ptr<grpc::Channel> BatchStream::ChannelTo(const std::string& address) {
+  std::shared_ptr<grpc::Channel>& channel = channels_[address];
+  if (channel == nullptr) channel = MakeChannel(address, options_.client.channel);
+  return channel;
+}
+
+int BatchStream::CounterOf(const std::string& address) {
+  for (size_t i = 0; i < addresses_.size(); ++i) {
+    if (addresses_[i] == address) return static_cast<int>(i);
+  }
+  addresses_.push_back(address);
+  delivered_.emplace_back(0);
+  return static_cast<int>(addresses_.size() - 1);
+}
+
+void BatchStream::StartEpoch(std::vector<std::string> addresses, int64_t start_index,
+                             int64_t end_index) {
+  EpochPlan plan;
+  plan.epoch = reader_epoch_;
+  plan.start_index = start_index;
+  plan.end_index = end_index;
+  plan.rank = options_.rank;
+  plan.world_size = options_.world_size;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (const std::string& address : addresses) channels.push_back(ChannelTo(address));
+  auto reader = std::make_unique<EpochReader>(addresses, std::move(channels), options_.request,
+                                              plan, options_.client,
+                                              options_.prefetch_per_shard, &watchdog_,
+                                              &counters_);
+  reader_start_index_ = start_index;
+  delivered_this_epoch_ = 0;
+  absl::MutexLock lock(&mu_);
+  counter_of_server_.clear();
+  for (const std::string& address : addresses) counter_of_server_.push_back(CounterOf(address));
+  if (cancelled_) reader->Cancel();
+  std::swap(reader_, reader);
+}
+
+std::vector<std::string> BatchStream::Reresolve() const {
+  std::vector<std::string> current = servers();
+  auto refreshed = options_.resolve(options_.servers);
+  if (!refreshed.ok() || refreshed->empty()) {
+    LOG(WARNING) << "keeping the servers of the last epoch: "
+                 << (refreshed.ok() ? "no address" : refreshed.status().ToString());
+    return current;
+  }
+  if (*refreshed != current) {
+    LOG(INFO) << "servers from epoch " << reader_epoch_ << ": "
+              << absl::StrJoin(*refreshed, ", ");
+  }
+  return *refreshed;
+}
+
+absl::StatusOr<std::unique_ptr<v1::Batch>> BatchStream::Next() {
+  for (;;) {
+    if (reader_ == nullptr) {
+      return absl::OutOfRangeError(
+          absl::StrCat("end of stream after ", options_.epochs, " epoch(s)"));
+    }
+    const auto started = std::chrono::steady_clock::now();
+    absl::StatusOr<Delivery> item = reader_->Next();
+    wait_ns_.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now() - started)
+                           .count(),
+                       std::memory_order_relaxed);
+    if (item.ok()) {
+      delivered_[counter_of_server_[item->server]].fetch_add(1, std::memory_order_relaxed);
+      ++delivered_this_epoch_;
+      batches_.fetch_add(1, std::memory_order_relaxed);
+      next_index_.store(item->batch->index() + 1);
+      return std::move(item->batch);
+    }
+    if (item.status().code() != absl::StatusCode::kOutOfRange) return item.status();
+    if (delivered_this_epoch_ == 0 && reader_start_index_ <= options_.rank) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "epoch ", reader_epoch_, " has no batch for rank ", options_.rank, " of ",
+          options_.world_size, " (fewer batches per epoch than ranks, or an empty split)"));
+    }
+    epochs_completed_.fetch_add(1);
+    ++reader_epoch_;
+    // The position moves to the next epoch only now: a checkpoint taken
+    // after the last batch resumes at (epoch, last + 1), which is empty.
+    epoch_.store(reader_epoch_);
+    next_index_.store(0);
+    if (options_.epochs > 0 && epochs_completed_.load() >= options_.epochs) {
+      absl::MutexLock lock(&mu_);
+      reader_.reset();
+      continue;
+    }
+    StartEpoch(Reresolve(), 0, 0);
+  }
+}
+
+StreamPosition BatchStream::position() const {
+  StreamPosition p;
+  p.epoch = epoch_.load();
+  p.next_index = next_index_.load();
+  return p;
+}
+
+std::vector<std::string> BatchStream::servers() const {
+  absl::MutexLock lock(&mu_);
+  return reader_ != nullptr ? reader_->servers() : std::vector<std::string>();
+}
+
+BatchStreamStats BatchStream::stats() const {
+  BatchStreamStats s;
+  {
+    absl::MutexLock lock(&mu_);
+    s.servers = addresses_;
+    for (size_t i = 0; i < addresses_.size(); ++i) {
+      s.batches_per_server.push_back(delivered_[i].load(std::memory_order_relaxed));
+    }
+  }
+  s.batches = batches_.load(std::memory_order_relaxed);
+  s.reconnects = counters_.reconnects.load();
+  s.stalls = counters_.stalls.load();
+  s.epochs_completed = epochs_completed_.load();
+  s.wait_seconds = wait_ns_.load(std::memory_order_relaxed) / 1e9;
+  return s;
+}
+
+}  // namespace tripletstream

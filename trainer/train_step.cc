@@ -1,0 +1,78 @@
+#include "trainer/train_step.h"
+
+#include <cmath>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "trainer/losses.h"
+
+namespace tripletstream {
+namespace {
+
+// The loss of one batch; fills `outcome` with its size and spread.
+torch::Tensor BatchLoss(const TrainConfig& config, int64_t step, v1::Batch& batch, Tcn& model,
+                        const torch::Device& device, StepOutcome* outcome) {
+  std::vector<int64_t> shape(batch.shape().begin(), batch.shape().end());
+  torch::Tensor data =
+      torch::from_blob(batch.mutable_data()->data(), shape, torch::kFloat32).to(device);
+  // One user label per window: 3B for triplet batches, P*K otherwise.
+  torch::Tensor labels = torch::from_blob(batch.mutable_labels()->mutable_data(),
+                                          {batch.labels_size()}, torch::kInt32)
+                             .to(device);
+  torch::Tensor loss, e;
+  if (batch.mode() == v1::SAMPLING_MODE_TRIPLET) {
+    const int64_t n = shape[1];
+    outcome->anchors = n;
+    e = model->forward(data.view({3 * n, shape[2], shape[3]}));
+    auto parts = e.split(n);
+    loss = TripletMarginLoss(parts[0], parts[1], parts[2], config.margin);
+  } else {
+    outcome->anchors = shape[0];
+    e = model->forward(data);
+    // Collapse guard: batch-hard from a random start tends to pull every
+    // embedding to one point (loss stuck at the margin), so the first
+    // `hard_mining_after` steps use batch-all.
+    const bool hard = config.loss == LossKind::kBatchHard && step >= config.hard_mining_after;
+    loss = hard ? BatchHardLoss(e, labels, config.margin) : BatchAllLoss(e, labels, config.margin);
+    outcome->spread = PairwiseDistances(e.detach()).mean().item<double>();
+  }
+  if (config.softmax_weight > 0) {
+    loss = loss + config.softmax_weight *
+                      NormSoftmaxLoss(model->ProxyCosines(e), labels, config.softmax_scale);
+  }
+  return loss;
+}
+
+}  // namespace
+
+absl::StatusOr<StepOutcome> TrainStep(const TrainConfig& config, int64_t step, double lr,
+                                      v1::Batch& batch, Tcn& model,
+                                      torch::optim::AdamW& optimizer,
+                                      const torch::Device& device) {
+  StepOutcome outcome;
+  try {
+    for (auto& group : optimizer.param_groups()) {
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    }
+    optimizer.zero_grad();
+    torch::Tensor loss = BatchLoss(config, step, batch, model, device, &outcome);
+    outcome.loss = loss.item<double>();
+    if (!std::isfinite(outcome.loss)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the loss is ", outcome.loss, " at step ", step + 1,
+          " (batch ", batch.index(), " of epoch ", batch.epoch(),
+          "): training diverged; lower --lr, check --margin and --softmax_scale"));
+    }
+    loss.backward();
+    if (config.clip_norm > 0) {
+      torch::nn::utils::clip_grad_norm_(model->parameters(), config.clip_norm);
+    }
+    optimizer.step();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("training step ", step + 1, " failed: ", e.what_without_backtrace()));
+  }
+  return outcome;
+}
+
+}  // namespace tripletstream
