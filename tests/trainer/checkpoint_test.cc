@@ -1,0 +1,93 @@
+#include "trainer/checkpoint.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/testing/temp_dir.h"
+
+namespace tripletstream {
+namespace {
+
+using ::testing::HasSubstr;
+
+TcnOptions SmallOptions() {
+  TcnOptions o;
+  o.in_channels = 3;
+  o.channels = 4;
+  o.levels = 2;
+  o.embedding = 4;
+  return o;
+}
+
+CheckpointMeta SomeMeta() {
+  CheckpointMeta meta;
+  meta.model_config = SmallOptions().ToString();
+  meta.fingerprint = "00112233aabbccdd";
+  meta.loss_config = "loss=triplet";
+  meta.seed = 7;
+  meta.step = 12;
+  meta.epoch = 1;
+  meta.next_index = 5;
+  meta.window_length = 32;
+  meta.channel_names = {"x", "y", "z"};
+  meta.norm_mean = {0.5f, -1.0f, 2.0f};
+  meta.norm_std = {1.0f, 2.0f, 0.25f};
+  meta.eer_threshold = 0.75;
+  return meta;
+}
+
+TEST(CheckpointTest, RoundTripKeepsWeightsOptimizerAndMeta) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/checkpoint.pt";
+  torch::manual_seed(1);
+  Tcn saved(SmallOptions());
+  torch::optim::AdamW optimizer(saved->parameters(), torch::optim::AdamWOptions(1e-3));
+  ASSERT_TRUE(SaveCheckpoint(path, saved, optimizer, SomeMeta()).ok());
+
+  auto meta = ReadCheckpointMeta(path);
+  ASSERT_TRUE(meta.ok()) << meta.status();
+  const CheckpointMeta expected = SomeMeta();
+  EXPECT_EQ(meta->fingerprint, expected.fingerprint);
+  EXPECT_EQ(meta->step, 12);
+  EXPECT_EQ(meta->epoch, 1);
+  EXPECT_EQ(meta->next_index, 5);
+  EXPECT_EQ(meta->channel_names, expected.channel_names);
+  EXPECT_EQ(meta->norm_mean, expected.norm_mean);
+  EXPECT_EQ(meta->norm_std, expected.norm_std);
+  EXPECT_DOUBLE_EQ(meta->eer_threshold, 0.75);
+
+  torch::manual_seed(2);  // Different initial weights.
+  Tcn loaded(SmallOptions());
+  torch::optim::AdamW other(loaded->parameters(), torch::optim::AdamWOptions(1e-3));
+  ASSERT_TRUE(LoadCheckpoint(path, loaded, &other).ok());
+  auto a = saved->parameters();
+  auto b = loaded->parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
+}
+
+TEST(CheckpointTest, UnreadableFilesAreDataLossNamingThePath) {
+  testing::TempDir dir;
+  const std::string garbage = dir.WriteFile("garbage.pt", "not a checkpoint");
+  auto meta = ReadCheckpointMeta(garbage);
+  ASSERT_FALSE(meta.ok());
+  EXPECT_EQ(meta.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(meta.status().message(), HasSubstr(garbage));
+  Tcn model(SmallOptions());
+  EXPECT_EQ(LoadCheckpoint(dir.path() + "/missing.pt", model, nullptr).code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(CheckpointTest, UnwritableFolderIsAnError) {
+  Tcn model(SmallOptions());
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  absl::Status s = SaveCheckpoint("/nonexistent-dir/x/checkpoint.pt", model, optimizer,
+                                  SomeMeta());
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("/nonexistent-dir/x/checkpoint.pt"));
+}
+
+}  // namespace
+}  // namespace tripletstream
