@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cmath>
+#include <tuple>
 #include <cstdlib>
 #include <atomic>
 #include <cstdio>
@@ -128,16 +130,14 @@ void KeepFreedMemoryForReuse() {
   if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
-int RunTrain() {
-  KeepFreedMemoryForReuse();
+// The `train` flags as a TrainConfig; INVALID_ARGUMENT names a bad flag.
+absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
   TrainConfig c;
   c.servers = SplitServerList(absl::GetFlag(FLAGS_servers));
   c.stall_timeout_s = absl::GetFlag(FLAGS_stall_timeout_s);
   c.give_up_after_s = absl::GetFlag(FLAGS_give_up_after_s);
   if (!(c.stall_timeout_s >= 0) || !(c.give_up_after_s >= 0)) {
-    std::cerr << "tripletstream-trainer: --stall_timeout_s and --give_up_after_s must be "
-                 ">= 0\n";
-    return 2;
+    return absl::InvalidArgumentError("--stall_timeout_s and --give_up_after_s must be >= 0");
   }
   c.device = absl::GetFlag(FLAGS_device);
   c.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
@@ -153,8 +153,7 @@ int RunTrain() {
   } else if (loss == "batch_all") {
     c.loss = LossKind::kBatchAll;
   } else {
-    std::cerr << "tripletstream-trainer: --loss must be triplet, batch_hard or batch_all\n";
-    return 2;
+    return absl::InvalidArgumentError("--loss must be triplet, batch_hard or batch_all");
   }
   c.batch_size = absl::GetFlag(FLAGS_batch_size);
   c.p = absl::GetFlag(FLAGS_p);
@@ -164,9 +163,10 @@ int RunTrain() {
   c.hard_mining_after = absl::GetFlag(FLAGS_hard_mining_after);
   c.softmax_weight = absl::GetFlag(FLAGS_softmax_weight);
   c.softmax_scale = absl::GetFlag(FLAGS_softmax_scale);
-  if (c.softmax_weight < 0 || c.softmax_scale <= 0) {
-    std::cerr << "tripletstream-trainer: --softmax_weight must be >= 0 and --softmax_scale > 0\n";
-    return 2;
+  if (!(c.softmax_weight >= 0) || !(c.softmax_scale > 0) || !std::isfinite(c.softmax_weight) ||
+      !std::isfinite(c.softmax_scale)) {
+    return absl::InvalidArgumentError(
+        "--softmax_weight must be finite and >= 0, --softmax_scale finite and > 0");
   }
   c.lr = absl::GetFlag(FLAGS_lr);
   c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
@@ -190,10 +190,52 @@ int RunTrain() {
   c.torch_threads = absl::GetFlag(FLAGS_torch_threads);
   if (c.steps < 1 || c.model.channels < 1 || c.model.levels < 1 || c.model.kernel_size < 1 ||
       c.model.embedding < 1 || c.batch_size < 1 || c.prefetch_per_shard < 1) {
-    std::cerr << "tripletstream-trainer: --steps, --channels, --levels, --kernel_size, "
-                 "--embedding, --batch_size and --prefetch must be >= 1\n";
-    return 2;
+    return absl::InvalidArgumentError(
+        "--steps, --channels, --levels, --kernel_size, --embedding, --batch_size and "
+        "--prefetch must be >= 1");
   }
+  // NaN fails every comparison: these also reject nan and inf.
+  for (const auto& [name, value, minimum, inclusive] :
+       {std::tuple{"--lr", c.lr, 0.0, false}, std::tuple{"--weight_decay", c.weight_decay, 0.0, true},
+        std::tuple{"--margin", c.margin, 0.0, true}, std::tuple{"--clip_norm", c.clip_norm, 0.0, true},
+        std::tuple{"--minutes", c.minutes, 0.0, true}}) {
+    if (!std::isfinite(value) || value < minimum || (!inclusive && value == minimum)) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " must be a finite number ",
+                                                     inclusive ? ">= " : "> ", minimum,
+                                                     ", got ", value));
+    }
+  }
+  if (!(c.model.dropout >= 0 && c.model.dropout < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--dropout must be in [0, 1), got ", c.model.dropout));
+  }
+  return c;
+}
+
+// SIGTERM/SIGINT (blocked in every thread, see main) stop training after
+// the current step with a checkpoint, so a rescheduled pod resumes; a
+// trainer waiting for data is woken at once.
+StopSignal* StopOnShutdownSignal() {
+  static StopSignal stop;
+  std::thread([] {
+    sigset_t signals = ShutdownSignals();
+    int sig = 0;
+    if (sigwait(&signals, &sig) == 0) {
+      LOG(WARNING) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+                   << ": stopping after this step";
+      stop.Request();
+    }
+  }).detach();
+  return &stop;
+}
+
+void PrintResult(const TrainResult& r);
+
+int RunTrain() {
+  KeepFreedMemoryForReuse();
+  absl::StatusOr<TrainConfig> config = TrainConfigFromFlags();
+  if (!config.ok()) return Fail(config.status());
+  const TrainConfig& c = *config;
   TrainCollaborators with;
   MetricsRegistry registry;
   TrainerMetrics live;
@@ -208,20 +250,7 @@ int RunTrain() {
     metrics_server = *std::move(started);
     with.live_metrics = &live;
   }
-  // SIGTERM/SIGINT (blocked in every thread, see main) stop training after
-  // the current step with a checkpoint, so a rescheduled pod resumes; a
-  // trainer waiting for data is woken at once.
-  static StopSignal stop;
-  with.stop = &stop;
-  std::thread([] {
-    sigset_t signals = ShutdownSignals();
-    int sig = 0;
-    if (sigwait(&signals, &sig) == 0) {
-      LOG(WARNING) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
-                   << ": stopping after this step";
-      stop.Request();
-    }
-  }).detach();
+  with.stop = StopOnShutdownSignal();
   absl::StatusOr<TrainResult> result = Train(c, with);
   if (!result.ok()) {
     LOG(ERROR) << result.status();
@@ -234,22 +263,26 @@ int RunTrain() {
                ? 2
                : 1;
   }
-  std::printf(
-      "steps=%lld triplets=%lld seconds=%.1f triplets_per_s=%.0f data_stall_pct=%.2f "
-      "loss=%.4f initial_eer_pct=%.2f eer_pct=%.2f top1_pct=%.2f cross_eer_pct=%.2f "
-      "cross_top1_pct=%.2f reconnects=%lld per_server=%s digest=%016llx checkpoint=%s\n",
-      static_cast<long long>(result->steps), static_cast<long long>(result->triplets),
-      result->seconds, result->triplets_per_s, result->data_stall_pct, result->final_loss,
-      result->initial_eer_pct, result->eer_pct, result->top1_pct, result->cross_eer_pct,
-      result->cross_top1_pct, static_cast<long long>(result->reconnects),
-      absl::StrJoin(result->batches_per_server, "/").c_str(),
-      static_cast<unsigned long long>(result->stream_digest),
-      result->checkpoint.empty() ? "none" : result->checkpoint.c_str());
+  PrintResult(*result);
   if (result->interrupted) {
     std::printf("interrupted=1\n");
     return 128 + SIGTERM;  // Not success: a Job restarts the pod, which resumes.
   }
   return 0;
+}
+
+// The machine-readable last line of a run.
+void PrintResult(const TrainResult& r) {
+  std::printf(
+      "steps=%lld triplets=%lld seconds=%.1f triplets_per_s=%.0f data_stall_pct=%.2f "
+      "loss=%.4f initial_eer_pct=%.2f eer_pct=%.2f top1_pct=%.2f cross_eer_pct=%.2f "
+      "cross_top1_pct=%.2f reconnects=%lld per_server=%s digest=%016llx checkpoint=%s\n",
+      static_cast<long long>(r.steps), static_cast<long long>(r.triplets), r.seconds,
+      r.triplets_per_s, r.data_stall_pct, r.final_loss, r.initial_eer_pct, r.eer_pct,
+      r.top1_pct, r.cross_eer_pct, r.cross_top1_pct, static_cast<long long>(r.reconnects),
+      absl::StrJoin(r.batches_per_server, "/").c_str(),
+      static_cast<unsigned long long>(r.stream_digest),
+      r.checkpoint.empty() ? "none" : r.checkpoint.c_str());
 }
 
 // Loads the checkpoint and embeds the --input files' windows.

@@ -15,6 +15,12 @@ expect_error "no command" "expected a command" "$T"
 expect_error "bad command" "got 'fly'" "$T" fly
 expect_error "bad loss" "--loss" "$T" train --loss=hinge
 expect_error "bad steps" "--steps" "$T" train --steps=0
+# Numbers that would abort LibTorch or train a NaN model are refused up front.
+for flag in --lr=-1 --lr=inf --weight_decay=-1 --margin=nan --softmax_scale=nan \
+            --dropout=1 --stall_timeout_s=-1; do
+  expect_error "bad $flag" "${flag%%=*}" "$T" train "$flag"
+  [[ $LAST_RC -eq 2 ]] || fail "$flag: exit code $LAST_RC, expected 2 (not retryable)"
+done
 expect_error "unreachable" "127.0.0.1:1" "$T" train --servers=127.0.0.1:1
 [[ $LAST_RC -eq 1 ]] || fail "unreachable: exit code $LAST_RC, expected 1 (retryable)"
 
