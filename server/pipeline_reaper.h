@@ -1,16 +1,17 @@
 #ifndef TRIPLETSTREAM_SERVER_PIPELINE_REAPER_H_
 #define TRIPLETSTREAM_SERVER_PIPELINE_REAPER_H_
 
+#include <deque>
 #include <functional>
 #include <thread>
 
-#include "concurrentqueue/blockingconcurrentqueue.h"
+#include "absl/synchronization/mutex.h"
 
 namespace tripletstream {
 
 // Destroys finished stream pipelines (joining their producer threads) on a
 // background thread, so gRPC callbacks such as OnDone never block on a join.
-// The destructor drains everything retired so far.
+// The destructor runs everything retired before it, from any thread.
 class PipelineReaper {
  public:
   PipelineReaper();
@@ -22,7 +23,14 @@ class PipelineReaper {
   void Retire(std::function<void()> destroy);
 
  private:
-  moodycamel::BlockingConcurrentQueue<std::function<void()>> queue_;
+  void Run();
+
+  // A mutex-guarded FIFO rather than a lock-free queue: the stop request must
+  // not overtake tasks other threads retired earlier (moodycamel queues are
+  // FIFO per producer only), and this runs once per stream.
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
