@@ -47,7 +47,9 @@ absl::StatusOr<std::unique_ptr<BatchStream>> BatchStream::Open(BatchStreamOption
 
 BatchStream::BatchStream(BatchStreamOptions options, std::vector<std::string> addresses)
     : options_(std::move(options)),
-      watchdog_(absl::Seconds(options_.client.stall_timeout_s)) {
+      watchdog_(absl::Seconds(options_.client.stall_timeout_s)),
+      // Enough for every buffered batch, the consumer's and one per reader.
+      pool_(static_cast<size_t>(8 * (options_.prefetch_per_shard + 2))) {
   epoch_ = options_.start_epoch;
   next_index_ = options_.start_index;
   reader_epoch_ = options_.start_epoch;
@@ -96,7 +98,7 @@ void BatchStream::StartEpoch(std::vector<std::string> addresses, int64_t start_i
   for (const std::string& address : addresses) channels.push_back(ChannelTo(address));
   auto reader = std::make_unique<EpochReader>(addresses, std::move(channels), options_.request,
                                               plan, options_.client,
-                                              options_.prefetch_per_shard, &watchdog_,
+                                              options_.prefetch_per_shard, &watchdog_, &pool_,
                                               &counters_);
   reader_start_index_ = start_index;
   delivered_this_epoch_ = 0;

@@ -35,12 +35,14 @@ EpochReader::EpochReader(std::vector<std::string> servers,
                          std::vector<std::shared_ptr<grpc::Channel>> channels,
                          const v1::StreamTripletsRequest& request, const EpochPlan& plan,
                          const ClientOptions& options, int prefetch_per_shard,
-                         StallWatchdog* watchdog, ReaderCounters* counters)
+                         StallWatchdog* watchdog, BatchPool* pool,
+                         ReaderCounters* counters)
     : servers_(std::move(servers)),
       channels_(std::move(channels)),
       request_(request),
       plan_(plan),
       options_(options),
+      pool_(pool),
       counters_(counters) {
   CHECK(!servers_.empty() && channels_.size() == servers_.size());
   CHECK(plan_.world_size >= 1 && plan_.rank >= 0 && plan_.rank < plan_.world_size);
@@ -150,7 +152,7 @@ absl::Status EpochReader::StreamShard(Shard* shard, int server, bool* progressed
   auto reader = stub->StreamTriplets(&context, request);
   absl::Status bad;
   for (;;) {
-    auto batch = std::make_unique<v1::Batch>();
+    std::unique_ptr<v1::Batch> batch = pool_->Take();
     shard->slot->BeginWait();
     const bool more = reader->Read(batch.get());
     shard->slot->EndWait();

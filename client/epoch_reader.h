@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "client/batch_pool.h"
 #include "client/bounded_buffer.h"
 #include "client/client_options.h"
 #include "client/stall_watchdog.h"
@@ -57,7 +58,7 @@ class EpochReader {
               std::vector<std::shared_ptr<grpc::Channel>> channels,
               const v1::StreamTripletsRequest& request, const EpochPlan& plan,
               const ClientOptions& options, int prefetch_per_shard, StallWatchdog* watchdog,
-              ReaderCounters* counters);
+              BatchPool* pool, ReaderCounters* counters);
   ~EpochReader();  // Cancels and joins.
   EpochReader(const EpochReader&) = delete;
   EpochReader& operator=(const EpochReader&) = delete;
@@ -84,6 +85,7 @@ class EpochReader {
   const v1::StreamTripletsRequest request_;
   const EpochPlan plan_;
   const ClientOptions options_;
+  BatchPool* const pool_;
   ReaderCounters* const counters_;
   int64_t next_index_ = 0;
   std::vector<std::unique_ptr<Shard>> shards_;

@@ -42,6 +42,7 @@ absl::StatusOr<ProbeResult> RunProbe(const ProbeConfig& config) {
       std::this_thread::sleep_for(
           std::chrono::microseconds(static_cast<int64_t>(config.read_delay_ms * 1000)));
     }
+    (*stream)->Recycle(*std::move(batch));
   }
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
