@@ -20,7 +20,8 @@ packages=(
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(python3-torch python3-pandas python3-numpy python3-sklearn hyperfine) ;;
-    --test) packages+=(prometheus curl python3) ;;
+    --test) packages+=(prometheus curl python3 python3-grpcio python3-protobuf python3-numpy
+                       python3-torch python3-pytest) ;;
     *) echo "install_deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
