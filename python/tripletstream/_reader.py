@@ -18,8 +18,8 @@ import torch
 
 from tripletstream import _digest
 from tripletstream._grpc import TRANSIENT, DataLossError, StreamError
+from tripletstream._wire import RawBatch
 from tripletstream.v1 import tripletstream_pb2 as pb
-from tripletstream.v1 import tripletstream_pb2_grpc as pb_grpc
 
 log = logging.getLogger("tripletstream")
 _END = object()
@@ -146,37 +146,40 @@ class _Slot:
 
 
 def check_batch(msg, epoch, index, verify):
-    """DataLossError unless `msg` is well-formed batch `index` of `epoch`."""
+    """DataLossError unless `msg` (a RawBatch) is well-formed batch `index`
+    of `epoch`: shape against data size and label count, digest."""
     if msg.epoch != epoch or msg.index != index:
         raise DataLossError(f"expected batch {index} of epoch {epoch}, "
                             f"got batch {msg.index} of epoch {msg.epoch}")
-    shape = list(msg.shape)
+    shape = msg.shape
     triplet = msg.mode == pb.SAMPLING_MODE_TRIPLET
     rank = 4 if triplet else 3
     n = int(np.prod(shape)) if shape and min(shape) > 0 else -1
     windows = (shape[0] * shape[1] if triplet else shape[0]) if len(shape) == rank else -1
-    data = msg.data
-    if (len(shape) != rank or n < 0 or (triplet and shape[0] != 3) or len(data) != 4 * n
+    if (len(shape) != rank or n < 0 or (triplet and shape[0] != 3) or msg.data_size != 4 * n
             or len(msg.labels) != windows):
         raise DataLossError(f"batch {index} is malformed: shape {shape}, "
-                            f"{len(data)} data bytes, {len(msg.labels)} labels")
-    labels = np.array(msg.labels, dtype=np.int32)
-    if verify and _digest.payload_digest(data, labels) != msg.digest:
+                            f"{msg.data_size} data bytes, {len(msg.labels)} labels")
+    if verify and _digest.payload_digest(msg.raw, msg.labels, msg.data_offset,
+                                         msg.data_size) != msg.digest:
         raise DataLossError(f"batch {index} of epoch {epoch} has a wrong digest")
-    return data, shape, labels
 
 
-def to_sample(msg, data, shape, labels):
-    """The dict a TripletStream yields; tensors view the message bytes."""
-    values = np.frombuffer(data, dtype="<f4").reshape(shape)
+def to_sample(msg):
+    """The dict a TripletStream yields; the tensor views the received bytes."""
+    values = np.frombuffer(msg.raw, dtype="<f4", count=msg.data_size // 4,
+                           offset=msg.data_offset).reshape(msg.shape)
     return {
         "data": torch.from_numpy(values),
-        "labels": torch.from_numpy(labels),
+        "labels": torch.from_numpy(msg.labels),
         "epoch": msg.epoch,
         "index": msg.index,
         "digest": msg.digest,
         "mode": "triplet" if msg.mode == pb.SAMPLING_MODE_TRIPLET else "pk",
     }
+
+
+_STREAM_TRIPLETS = "/tripletstream.v1.TripletStream/StreamTriplets"
 
 
 class _Shard:
@@ -283,21 +286,24 @@ class EpochReader:
         request.shard.count = shard.count
         request.shard.index = shard.residue
         request.max_batches = 0
-        call = pb_grpc.TripletStreamStub(self._channels[server]).StreamTriplets(request)
+        # Raw responses: RawBatch reads them without copying the payload.
+        call = self._channels[server].unary_stream(
+            _STREAM_TRIPLETS, request_serializer=pb.StreamTripletsRequest.SerializeToString,
+            response_deserializer=None)(request)
         if not shard.slot.attach(call):
             raise _Cancelled()
         try:
             shard.slot.begin_wait()
-            for msg in call:
+            for raw in call:
                 shard.slot.end_wait()
                 try:
-                    data, shape, labels = check_batch(msg, self._epoch, shard.next_index,
-                                                      self._o["verify"])
+                    msg = RawBatch(raw)
+                    check_batch(msg, self._epoch, shard.next_index, self._o["verify"])
                 except DataLossError as e:
                     call.cancel()
                     raise DataLossError(f"{address}: {e}") from None
                 shard.batches_per_epoch = msg.batches_per_epoch
-                if not shard.buffer.push((to_sample(msg, data, shape, labels), server)):
+                if not shard.buffer.push((to_sample(msg), server)):
                     call.cancel()
                     raise _Cancelled()
                 shard.next_index += shard.count
