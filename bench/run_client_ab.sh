@@ -18,11 +18,9 @@ THREADS=${THREADS:-2}
 WARMUP=5
 BIN=$B  # The server under test is B's.
 source scripts/lib_server.sh
+source bench/lib_bench.sh
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-field() { sed -n "s/.*[ ^]$1=\([^ ]*\).*/\1/p" | head -1; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b / a}'; }
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "A=$A B=$B data=$DATA"
@@ -56,13 +54,7 @@ for rep in $(seq 1 "$REPS"); do
       --steps=$((STEPS + WARMUP)) --batch_size=64 --eval=false --log_every=$WARMUP \
       --metrics="$WORK/metrics.jsonl" --torch_threads="$THREADS" 2>/dev/null | tail -1)
     echo "trainer rep=$rep $side: $line"
-    /usr/bin/python3 -c '
-import json, sys
-warmup, per_interval = int(sys.argv[2]), int(sys.argv[2]) * 64
-rows = [json.loads(l) for l in open(sys.argv[1]) if "triplets_per_s" in l]
-steady = [r for r in rows if r["step"] > warmup]
-seconds = sum(per_interval / r["triplets_per_s"] for r in steady)
-print("%.1f" % (len(steady) * per_interval / seconds))' "$WORK/metrics.jsonl" "$WARMUP" \
+    steady_rate "$WORK/metrics.jsonl" "$WARMUP" 64 \
       >>"$WORK/train.$side"
     echo "$line" | field data_stall_pct >>"$WORK/stall.$side"
   done

@@ -17,11 +17,9 @@ BIN=${BUILD_DIR:-build}/bin
 PY=/usr/bin/python3
 export PYTHONPATH=${BUILD_DIR:-build}/python
 source scripts/lib_server.sh
+source bench/lib_bench.sh
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-field() { sed -n "s/.*[ ^]$1=\([^ ]*\).*/\1/p" | head -1; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b / a}'; }
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 start_server "$WORK/server.log" --data="$DATA" --stats_interval_s=0 --threads=1 \

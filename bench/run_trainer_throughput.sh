@@ -15,11 +15,10 @@ WARMUP=5
 BIN=${BUILD_DIR:-build}/bin
 PYTHON=${PYTHON:-/usr/bin/python3}
 source scripts/lib_server.sh
+source bench/lib_bench.sh
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-field() { sed -n "s/.*[ ^]$1=\([^ ]*\).*/\1/p" | head -1; }
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "blas: $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
@@ -36,13 +35,7 @@ for threads in ${THREADS:-1 2}; do
       --steps=$((STEPS + WARMUP)) --batch_size=64 --eval=false --log_every=$WARMUP \
       --metrics="$WORK/metrics.jsonl" --torch_threads="$threads" 2>"$WORK/trainer.log" | tail -1)
     echo "threads=$threads rep=$rep cpp: $line" >>"$WORK/all.log"
-    "$PYTHON" -c '
-import json, sys
-warmup, per_interval = int(sys.argv[2]), int(sys.argv[2]) * 64
-rows = [json.loads(l) for l in open(sys.argv[1]) if "triplets_per_s" in l]
-steady = [r for r in rows if r["step"] > warmup]
-seconds = sum(per_interval / r["triplets_per_s"] for r in steady)
-print("%.1f" % (len(steady) * per_interval / seconds))' "$WORK/metrics.jsonl" "$WARMUP" \
+    steady_rate "$WORK/metrics.jsonl" "$WARMUP" 64 \
       >>"$WORK/cpp.$threads"
     pyline=$("$PYTHON" bench/seed_trainer.py --data="$DATA" --workers=1 --steps="$STEPS" \
       --warmup="$WARMUP" --torch_threads="$threads" 2>/dev/null | tail -1)

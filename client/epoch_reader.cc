@@ -14,6 +14,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Corrupted batches one shard asks another server for before failing.
+constexpr int kMaxCorruptBatches = 2;
+
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -94,6 +97,7 @@ void EpochReader::RunShard(Shard* shard) {
   int server = shard->k;
   double backoff = options_.initial_backoff_s;
   Clock::time_point last_progress = Clock::now();
+  int corrupt_batches = 0;
   for (;;) {
     bool progressed = false;
     absl::Status status = StreamShard(shard, server, &progressed);
@@ -106,7 +110,11 @@ void EpochReader::RunShard(Shard* shard) {
       shard->buffer.Push(absl::OutOfRangeError("end of epoch")).IgnoreError();
       return;
     }
-    if (!IsTransient(status.code())) {
+    // Batches are deterministic: another server can resend a corrupted one.
+    // More than kMaxCorruptBatches in one shard is not the wire's doing.
+    const bool resend = status.code() == absl::StatusCode::kDataLoss &&
+                        ++corrupt_batches <= kMaxCorruptBatches;
+    if (!IsTransient(status.code()) && !resend) {
       shard->buffer.Push(status).IgnoreError();
       return;
     }
@@ -180,6 +188,12 @@ absl::Status EpochReader::StreamShard(Shard* shard, int server, bool* progressed
     return absl::UnavailableError(absl::StrCat(
         servers_[server], ": no batch for ", options_.stall_timeout_s,
         " s (stall_timeout_s): server frozen or overloaded"));
+  }
+  if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
+    // OUT_OF_RANGE is this reader's own end-of-epoch marker: a server's must
+    // not pass for it (the rest of the epoch would be skipped).
+    return absl::FailedPreconditionError(
+        absl::StrCat(servers_[server], ": OUT_OF_RANGE: ", status.error_message()));
   }
   if (!status.ok()) return FromGrpcStatus(status, servers_[server]);
   // A clean end must be the shard's end: batches name the epoch's size.

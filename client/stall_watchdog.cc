@@ -23,9 +23,13 @@ bool CallSlot::Attach(grpc::ClientContext* context) {
   absl::MutexLock lock(&watchdog_->mu_);
   stalled_.store(false);
   wait_started_ns_.store(0);
+  if (cancelled_) {
+    // Not kept: the caller returns (destroying the context) without Detach.
+    context->TryCancel();
+    return false;
+  }
   context_ = context;
-  if (cancelled_) context->TryCancel();
-  return !cancelled_;
+  return true;
 }
 
 void CallSlot::Detach() {

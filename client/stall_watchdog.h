@@ -25,7 +25,8 @@ class CallSlot {
   CallSlot(const CallSlot&) = delete;
   CallSlot& operator=(const CallSlot&) = delete;
 
-  // False (and the call cancelled at once) when the slot was cancelled.
+  // False (the context cancelled and not kept, so no Detach is needed) when
+  // the slot was cancelled.
   bool Attach(grpc::ClientContext* context);
   void Detach();
   // Cheap (one atomic store each): called around every Read.

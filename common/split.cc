@@ -56,6 +56,12 @@ absl::Status ParseSplitFractions(absl::string_view text, SplitConfig* config) {
   if (values[0] <= 0) {
     return absl::InvalidArgumentError("--split: the train fraction must be > 0");
   }
+  // Rescaling silently would hide a typo (0.7,0.1,0.3 is not what anyone meant).
+  const double sum = values[0] + values[1] + values[2];
+  if (std::abs(sum - 1.0) > 1e-6) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--split: the fractions must sum to 1, '", text, "' sums to ", sum));
+  }
   config->train_fraction = values[0];
   config->val_fraction = values[1];
   config->test_fraction = values[2];

@@ -18,7 +18,8 @@ inline constexpr int kNumSplits = 4;
 const char* SplitName(SplitId split);  // "train", "val", "test", "holdout".
 
 struct SplitConfig {
-  // User fractions; normalized by their sum. Used for users not matched by
+  // User fractions (--split insists they sum to 1; set here directly they
+  // are normalized by their sum). Used for users not matched by
   // the regexes below.
   double train_fraction = 0.7;
   double val_fraction = 0.1;

@@ -115,6 +115,16 @@ absl::Status BuildLoaderConfig(LoaderConfig* config) {
 }
 
 absl::Status BuildServiceConfig(DataServiceConfig* config) {
+  // gRPC would take --port=99999 as 99999 mod 65536.
+  if (absl::GetFlag(FLAGS_port) < 0 || absl::GetFlag(FLAGS_port) > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--port must be in [0, 65535], got ", absl::GetFlag(FLAGS_port)));
+  }
+  if (absl::GetFlag(FLAGS_metrics_port) < -1 || absl::GetFlag(FLAGS_metrics_port) > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--metrics_port must be -1, 0 or a port up to 65535, got ",
+        absl::GetFlag(FLAGS_metrics_port)));
+  }
   config->producer_threads = absl::GetFlag(FLAGS_threads);
   if (config->producer_threads < 1 || config->producer_threads > 256) {
     return absl::InvalidArgumentError("--threads must be in [1, 256]");

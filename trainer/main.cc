@@ -215,14 +215,25 @@ absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
 // SIGTERM/SIGINT (blocked in every thread, see main) stop training after
 // the current step with a checkpoint, so a rescheduled pod resumes; a
 // trainer waiting for data is woken at once.
+// A second signal exits at once (a run stuck fetching evaluation windows
+// from frozen servers can still be ended). The signal received, for the exit code.
+std::atomic<int> received_signal{0};
+
 StopSignal* StopOnShutdownSignal() {
   static StopSignal stop;
   std::thread([] {
     sigset_t signals = ShutdownSignals();
-    int sig = 0;
-    if (sigwait(&signals, &sig) == 0) {
-      LOG(WARNING) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
-                   << ": stopping after this step";
+    for (int count = 0;; ++count) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) return;
+      const char* name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+      if (count > 0) {
+        LOG(ERROR) << "second " << name << ": exiting without a checkpoint";
+        std::_Exit(128 + sig);
+      }
+      received_signal = sig;
+      LOG(WARNING) << "received " << name
+                   << ": stopping after this step (again to exit at once)";
       stop.Request();
     }
   }).detach();
@@ -266,7 +277,8 @@ int RunTrain() {
   PrintResult(*result);
   if (result->interrupted) {
     std::printf("interrupted=1\n");
-    return 128 + SIGTERM;  // Not success: a Job restarts the pod, which resumes.
+    // Not success: a Job restarts the pod, which resumes. 143 for SIGTERM.
+    return 128 + (received_signal.load() != 0 ? received_signal.load() : SIGTERM);
   }
   return 0;
 }

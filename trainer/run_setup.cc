@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -84,6 +85,35 @@ absl::Status Resume(TrainingRun* run) {
   return absl::OkStatus();
 }
 
+// Found at start rather than at the first checkpoint, hundreds of steps in.
+absl::Status CheckWritableDirectory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string probe = dir + "/.tripletstream-write-test";
+  std::FILE* f = ec ? nullptr : std::fopen(probe.c_str(), "w");
+  if (f == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--checkpoint_dir ", dir, " is not a writable folder",
+        ec ? absl::StrCat(": ", ec.message()) : ""));
+  }
+  std::fclose(f);
+  std::remove(probe.c_str());
+  return absl::OkStatus();
+}
+
+// Level i convolves with dilation 2^i; past the window a level only sees
+// padding, and huge dilations exhaust memory before anything says why.
+absl::Status CheckModelFitsTheWindow(const TcnOptions& options, int64_t window) {
+  if (options.levels > 30 || (int64_t{1} << (options.levels - 1)) > window) {
+    int max_levels = 1;
+    while ((int64_t{1} << max_levels) <= window) ++max_levels;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--levels=", options.levels, ": the last level's dilation exceeds the window of ",
+        window, " samples; use at most ", max_levels, " levels"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 ClientOptions ClientOptionsOf(const TrainConfig& config) {
@@ -116,6 +146,9 @@ absl::StatusOr<std::unique_ptr<TrainingRun>> PrepareRun(const TrainConfig& confi
 
   TcnOptions options = config.model;
   options.in_channels = run->info.channel_names_size();
+  if (absl::Status s = CheckModelFitsTheWindow(options, run->info.window_length()); !s.ok()) {
+    return s;
+  }
   // Proxies for every user the server knows (labels are global user ids).
   options.classes = config.softmax_weight > 0 ? run->info.user_names_size() : 0;
   torch::manual_seed(config.seed);
@@ -130,9 +163,8 @@ absl::StatusOr<std::unique_ptr<TrainingRun>> PrepareRun(const TrainConfig& confi
             << torch::get_num_threads() << " threads";
   run->meta = MetaOf(config, options, run->info);
   if (!config.checkpoint_dir.empty()) {
+    if (absl::Status s = CheckWritableDirectory(config.checkpoint_dir); !s.ok()) return s;
     run->checkpoint_path = config.checkpoint_dir + "/checkpoint.pt";
-    std::error_code ec;
-    std::filesystem::create_directories(config.checkpoint_dir, ec);
   }
   if (config.resume && !run->checkpoint_path.empty() &&
       std::filesystem::exists(run->checkpoint_path)) {

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/batch_stream.h"
+#include "client/grpc_util.h"
 #include "common/digest.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/run_log.h"
@@ -166,11 +167,21 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
     wake_on_stop = with.stop->OnRequest([s = stream->get()] { s->Cancel(); });
   }
   const Clock::time_point started = Clock::now();
+  const int64_t first_step = (*run)->meta.step;
   absl::Status trained = TrainLoop(config, with, **run, **stream, **evaluator, log, &result);
   wake_on_stop.reset();
   const BatchStreamStats received = (*stream)->stats();
   stream->reset();
-  if (!trained.ok()) return trained;
+  if (!trained.ok()) {
+    // Keep the steps taken when the data went away (a retried Job resumes
+    // there); never after a failed step, whose model may be damaged.
+    if (IsTransient(trained.code()) && (*run)->meta.step > first_step) {
+      if (absl::Status s = SaveRun(**run, &result); s.ok()) {
+        LOG(WARNING) << "checkpointed step " << (*run)->meta.step << " before failing";
+      }
+    }
+    return trained;
+  }
 
   for (uint64_t d : result.batch_digests) {
     result.stream_digest = CombineDigest(result.stream_digest, d);
@@ -183,12 +194,15 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
   result.seconds = Since(started);
   result.triplets_per_s = result.triplets / std::max(log.stall().total_step_seconds(), 1e-9);
   result.data_stall_pct = log.stall().total_pct();
+  // Saved before the final evaluation too: that needs servers, and a
+  // failure there must not lose the run.
+  if (absl::Status s = SaveRun(**run, &result); !s.ok()) return s;
   if (config.eval_at_end && !result.interrupted) {
     auto report = EvaluateAndLog(**run, **evaluator, log);
     if (!report.ok()) return report.status();
     RecordFinalEval(*report, **run, &result);
+    if (absl::Status s = SaveRun(**run, &result); !s.ok()) return s;  // With the threshold.
   }
-  if (absl::Status s = SaveRun(**run, &result); !s.ok()) return s;
   return result;
 }
 

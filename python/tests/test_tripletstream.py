@@ -91,7 +91,8 @@ def test_frozen_server_is_failed_over_after_the_stall_timeout(servers):
     assert reference(servers[1]) == expected  # Usable again after SIGCONT.
 
 
-def test_state_dict_resumes_the_uninterrupted_stream_with_workers(servers):
+@pytest.mark.parametrize("stop_after", [50, 51])  # Even and odd: workers rotate.
+def test_state_dict_resumes_the_uninterrupted_stream_with_workers(servers, stop_after):
     addresses = [s.address for s in servers]
     expected = reference(servers[0]) + reference(servers[0], epoch=1)
     stream = TripletStream(addresses, batch_size=B)
@@ -99,16 +100,21 @@ def test_state_dict_resumes_the_uninterrupted_stream_with_workers(servers):
     got = []
     for b in loader:
         got.append((int(b["epoch"]), int(b["index"]), int(b["digest"])))
-        if len(got) == 50:
+        if len(got) == stop_after:
             break
     state = loader.state_dict()
-    assert (state["epoch"], state["next_index"]) == (0, 50)
+    assert (state["epoch"], state["next_index"]) == (0, stop_after)
     resumed = TripletStream(addresses, batch_size=B)
     resumed_loader = StreamLoader(resumed, num_workers=2)
     resumed_loader.load_state_dict(state)
     got += read(resumed_loader)  # The rest of epoch 0...
     got += read(resumed_loader)  # ...and epoch 1.
     assert got == expected
+
+
+def test_persistent_workers_are_refused(servers):
+    with pytest.raises(ValueError, match="persistent_workers"):
+        StreamLoader(TripletStream(servers[0].address), num_workers=1, persistent_workers=True)
 
 
 def test_state_of_another_stream_is_refused(servers):

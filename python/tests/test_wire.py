@@ -44,3 +44,16 @@ def test_truncated_messages_are_data_loss():
     for cut in (1, len(wire) // 2, len(wire) - 3):
         with pytest.raises(DataLossError):
             RawBatch(wire[:cut])
+
+
+def test_labels_in_several_packed_chunks_and_groups_are_read_in_order():
+    msg = batch([0, 1, 2, 3, 4, 5])
+    msg.ClearField("labels")
+    wire = msg.SerializeToString()
+    # labels (field 8) as two packed chunks, the second with a 2-byte varint;
+    # then an unknown group (field 20) holding a varint.
+    chunk1 = bytes([0x42, 3, 0, 1, 2])
+    chunk2 = bytes([0x42, 4, 3, 4, 0x80, 0x01])
+    group = bytes([0xA3, 0x01, 0x08, 0x07, 0xA4, 0x01])
+    raw = RawBatch(wire + chunk1 + chunk2 + group)
+    assert raw.labels.tolist() == [0, 1, 2, 3, 4, 128]

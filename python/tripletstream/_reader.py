@@ -11,6 +11,7 @@ import collections
 import logging
 import threading
 import time
+import warnings
 
 import grpc
 import numpy as np
@@ -23,6 +24,7 @@ from tripletstream.v1 import tripletstream_pb2 as pb
 
 log = logging.getLogger("tripletstream")
 _END = object()
+_MAX_CORRUPT_BATCHES = 2  # Per shard, asked of another server before failing.
 
 
 class _Cancelled(Exception):
@@ -98,13 +100,14 @@ class Watchdog:
                 now = time.monotonic()
                 wake = now + self.timeout
                 for s in self._slots:
-                    if s.started is None or s.call is None or s.stalled:
+                    started = s.started  # Read once: the shard thread clears it unlocked.
+                    if started is None or s.call is None or s.stalled:
                         continue
-                    if now - s.started >= self.timeout:
+                    if now - started >= self.timeout:
                         s.stalled = True
                         s.call.cancel()
                     else:
-                        wake = min(wake, s.started + self.timeout)
+                        wake = min(wake, started + self.timeout)
                 self._cv.wait(max(0.0, wake - now))
 
 
@@ -165,12 +168,20 @@ def check_batch(msg, epoch, index, verify):
         raise DataLossError(f"batch {index} of epoch {epoch} has a wrong digest")
 
 
+def readonly_tensor(values):
+    """torch.from_numpy of a read-only array (received bytes, no copy),
+    without the warning PyTorch prints for it; writing into it is undefined."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(values)
+
+
 def to_sample(msg):
     """The dict a TripletStream yields; the tensor views the received bytes."""
     values = np.frombuffer(msg.raw, dtype="<f4", count=msg.data_size // 4,
                            offset=msg.data_offset).reshape(msg.shape)
     return {
-        "data": torch.from_numpy(values),
+        "data": readonly_tensor(values),
         "labels": torch.from_numpy(msg.labels),
         "epoch": msg.epoch,
         "index": msg.index,
@@ -245,6 +256,7 @@ class EpochReader:
         n = len(self._addresses)
         server, backoff = shard.k, self._o["initial_backoff_s"]
         last_progress = time.monotonic()
+        corrupt = 0
         while True:
             try:
                 progressed = [False]
@@ -258,9 +270,16 @@ class EpochReader:
                     return
                 if progressed[0]:
                     backoff, last_progress = self._o["initial_backoff_s"], time.monotonic()
-                if e.code not in TRANSIENT:
+                # Batches are deterministic: another server can resend a
+                # corrupted one, a few times per shard.
+                resend = isinstance(e, DataLossError) and corrupt < _MAX_CORRUPT_BATCHES
+                corrupt += isinstance(e, DataLossError)
+                if e.code not in TRANSIENT and not resend:
                     shard.buffer.push(e, force=True)
                     return
+            except BaseException as e:  # noqa: B902 -- the consumer must hear of it.
+                shard.buffer.push(e, force=True)
+                return
                 waited = time.monotonic() - last_progress
                 if waited > self._o["give_up_after_s"]:
                     shard.buffer.push(StreamError(grpc.StatusCode.UNAVAILABLE, (

@@ -42,6 +42,32 @@ def _packed_varints(buf, start, end):
     return out
 
 
+def _skip_group(buf, pos, field):
+    """Past the end-group tag of `field` (groups are deprecated but legal)."""
+    while True:
+        tag, pos = _varint(buf, pos)
+        kind = tag & 7
+        if kind == 4:
+            if tag >> 3 != field:
+                raise DataLossError("mismatched group in a batch message")
+            return pos
+        if kind == 0:
+            _, pos = _varint(buf, pos)
+        elif kind == 1:
+            pos += 8
+        elif kind == 2:
+            size, pos = _varint(buf, pos)
+            pos += size
+        elif kind == 5:
+            pos += 4
+        elif kind == 3:
+            pos = _skip_group(buf, pos, tag >> 3)
+        else:
+            raise DataLossError(f"unknown wire type {kind} in a batch message")
+        if pos > len(buf):
+            raise DataLossError("truncated batch message")
+
+
 class RawBatch:
     """The fields of one serialized Batch; `data` is a memoryview into `raw`."""
     __slots__ = ("raw", "epoch", "index", "batches_per_epoch", "mode", "shape", "dtype",
@@ -53,7 +79,7 @@ class RawBatch:
         self.shape, self.labels, self.digest = [], np.zeros(0, np.int32), 0
         self.data_offset = self.data_size = 0
         buf, pos, n = raw, 0, len(raw)
-        labels = []
+        labels, packed_labels = [], None
         while pos < n:
             tag, pos = _varint(buf, pos)
             field, kind = tag >> 3, tag & 7
@@ -90,14 +116,25 @@ class RawBatch:
                     self.shape += _packed_varints(buf, pos, end)
                 elif field == _LABELS:
                     segment = np.frombuffer(buf, np.uint8, count=size, offset=pos)
-                    if size and segment.max() < 0x80:  # One byte per label: ids < 128.
-                        self.labels = segment.astype(np.int32)
+                    if size and not labels and packed_labels is None and segment.max() < 0x80:
+                        packed_labels = segment.astype(np.int32)  # One byte per id < 128.
                     else:
+                        if packed_labels is not None:
+                            labels += packed_labels.tolist()
+                            packed_labels = None
                         labels += [v & 0xFFFFFFFF for v in _packed_varints(buf, pos, end)]
                 pos = end
             elif kind == 5:
                 pos += 4
+            elif kind == 3:
+                pos = _skip_group(buf, pos, field)
             else:
                 raise DataLossError(f"unknown wire type {kind} in a batch message")
-        if labels:
-            self.labels = np.concatenate([self.labels, np.array(labels, np.uint32).view(np.int32)])
+            if pos > n:
+                raise DataLossError("truncated batch message")
+        if packed_labels is not None and not labels:
+            self.labels = packed_labels
+        elif packed_labels is not None or labels:
+            if packed_labels is not None:
+                labels = packed_labels.tolist() + labels
+            self.labels = np.array(labels, np.uint32).view(np.int32)

@@ -7,7 +7,6 @@ exact resume with worker processes.
 """
 import ctypes
 import os
-import warnings
 
 import grpc
 import numpy as np
@@ -17,13 +16,9 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from tripletstream import _digest
 from tripletstream._grpc import (TRANSIENT, DataLossError, StreamError, expand_servers,
                                  make_channel, rank_and_world_size, split_servers)
-from tripletstream._reader import EpochReader, Watchdog
+from tripletstream._reader import EpochReader, Watchdog, first_at_or_after, readonly_tensor
 from tripletstream.v1 import tripletstream_pb2 as pb
 from tripletstream.v1 import tripletstream_pb2_grpc as pb_grpc
-
-# Batches are views of the received message bytes (no copy); those are
-# read-only, which torch.from_numpy warns about. Do not write into them.
-warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
 _STATE_VERSION = 1
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
@@ -137,12 +132,14 @@ class TripletStream(IterableDataset):
         return {"version": _STATE_VERSION, "epoch": self.epoch, "next_index": self._start_index,
                 "seed": self.seed, "fingerprint": self.fingerprint, "mode": self.mode,
                 "batch_size": self.batch_size, "p": self.p, "k": self.k,
+                "positive_other_session": self.positive_other_session,
                 "rank": self.rank, "world_size": self.world_size}
 
     def load_state_dict(self, state):
         if state.get("version") != _STATE_VERSION:
             raise ValueError(f"unknown TripletStream state version {state.get('version')}")
-        for key in ("seed", "mode", "batch_size", "p", "k", "rank", "world_size"):
+        for key in ("seed", "mode", "batch_size", "p", "k", "positive_other_session", "rank",
+                    "world_size"):
             if state[key] != getattr(self, key):
                 raise ValueError(f"state has {key}={state[key]!r}, this stream "
                                  f"{getattr(self, key)!r}: not the same stream")
@@ -169,8 +166,14 @@ class TripletStream(IterableDataset):
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         if self.tune_malloc:
             keep_freed_memory_for_reuse()
-        residue = self.rank + self.world_size * worker
+        # The DataLoader asks worker 0 first, then 1, ...: worker w reads the
+        # rank's (j0 + w)-th index and every workers-th after it, j0 being the
+        # rank's position of the start index, so the main process receives
+        # the rank's batches in index order from any start.
         modulus = self.world_size * workers
+        first = first_at_or_after(self._start_index, self.world_size, self.rank)
+        j0 = (first - self.rank) // self.world_size
+        residue = self.rank + self.world_size * ((j0 + worker) % workers)
         # Channels are opened here, after DataLoader workers fork (grpcio is
         # not fork-safe).
         addresses = expand_servers(self.servers)
@@ -221,6 +224,10 @@ class StreamLoader(DataLoader):
         # Workers start from a clean forkserver instead.
         if kwargs.get("num_workers", 0) > 0:
             kwargs.setdefault("multiprocessing_context", "forkserver")
+        if kwargs.get("persistent_workers"):
+            # Workers would keep the epoch and position they were started with.
+            raise ValueError("StreamLoader cannot use persistent_workers: each epoch's "
+                             "position must reach the workers")
         super().__init__(stream, **kwargs)
         self.stream = stream
 
@@ -309,7 +316,7 @@ class StreamWindows(IterableDataset):
                                 f"or out of order (expected {first})")
         if self.verify and _digest.payload_digest(data, users) != msg.digest:
             raise DataLossError(f"{address}: window batch at {first} has a wrong digest")
-        return {"data": torch.from_numpy(np.frombuffer(data, dtype="<f4").reshape(shape)),
+        return {"data": readonly_tensor(np.frombuffer(data, dtype="<f4").reshape(shape)),
                 "users": torch.from_numpy(users),
                 "sessions": torch.tensor(list(msg.session_labels), dtype=torch.int32),
                 "offsets": torch.tensor(list(msg.offsets), dtype=torch.int64),

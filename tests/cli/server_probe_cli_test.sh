@@ -18,6 +18,23 @@ source "$SRC/tests/cli/cli_test_lib.sh"
 expect_error "missing --data" "--data is required" "$BIN/tripletstream-server"
 expect_error "bad --split" "--split" "$BIN/tripletstream-server" --data="$DATA" --split=1,2
 expect_error "bad --threads" "--threads" "$BIN/tripletstream-server" --data="$DATA" --threads=0
+expect_error "--split sum" "sum to 1" "$BIN/tripletstream-server" --data="$DATA" --split=0.7,0.1,0.3
+for port in -1 65536 99999; do
+  expect_error "--port=$port" "--port must be in" "$BIN/tripletstream-server" --data="$DATA" \
+    --port=$port
+done
+# A port that is taken is an error naming it, not a crash.
+"$BIN/tripletstream-server" --data="$DATA" --user_regex="$REGEX" --port=0 \
+  --stats_interval_s=0 >"$WORK/holder.log" 2>&1 &
+HOLDER=$!
+for _ in $(seq 1 300); do
+  taken=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$WORK/holder.log" | head -1)
+  [[ -n "$taken" ]] && break
+  sleep 0.1
+done
+expect_error "port in use" ":$taken" "$BIN/tripletstream-server" --data="$DATA" --port="$taken"
+[[ $LAST_RC -eq 1 ]] || fail "port in use: exit code $LAST_RC (expected 1, not a signal)"
+kill -TERM $HOLDER; wait $HOLDER
 expect_error "unknown flag" "wibble" "$BIN/tripletstream-server" --wibble=1
 expect_error "missing dir" "$WORK/nope" "$BIN/tripletstream-server" --data="$WORK/nope"
 expect_error "window too long" "longer than every session" \

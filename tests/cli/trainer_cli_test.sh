@@ -28,6 +28,13 @@ start_server "$WORK/server.log" --data="$SRC/testdata/motionsense_sample" \
   --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv' \
   --stride=64 --holdout_sessions='.*_1[1-6]' --split=1,0,0 || exit 1
 expect_error "no cuda" "--device=cuda" "$T" train --servers=127.0.0.1:$SERVER_PORT --device=cuda
+expect_error "levels past the window" "--levels=40" "$T" train --servers=127.0.0.1:$SERVER_PORT \
+  --levels=40
+[[ $LAST_RC -eq 2 ]] || fail "--levels=40: exit code $LAST_RC, expected 2"
+touch "$WORK/a_file"
+expect_error "unwritable checkpoint dir" "$WORK/a_file/ckpt" "$T" train \
+  --servers=127.0.0.1:$SERVER_PORT --checkpoint_dir="$WORK/a_file/ckpt" --eval=false
+[[ $LAST_RC -eq 2 ]] || fail "unwritable --checkpoint_dir: exit code $LAST_RC, expected 2"
 FLAGS=(--servers=127.0.0.1:$SERVER_PORT --steps=6 --batch_size=8 --channels=8 --levels=2
        --log_every=3 --eval=false --checkpoint_dir="$WORK/ckpt")
 out=$("$T" train "${FLAGS[@]}" --stop_after=3 2>"$WORK/t1.log") || fail "first run: $(cat "$WORK/t1.log")"

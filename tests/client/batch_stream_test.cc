@@ -3,15 +3,19 @@
 #include "client/batch_stream.h"
 
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <set>
 #include <thread>
 
 #include "server/batch_builder.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/test_cluster.h"
+#include "tripletstream/v1/tripletstream.grpc.pb.h"
 
 namespace tripletstream {
 namespace {
@@ -74,6 +78,23 @@ class BatchStreamTest : public ::testing::Test {
     }
   }
 
+  // Reads to the end, checking that indices come in order; calls `disturb`
+  // once `disturb_at` batches have arrived. The digests in order.
+  static std::vector<uint64_t> ReadDisturbed(BatchStream& stream, size_t disturb_at,
+                                             const std::function<void()>& disturb) {
+    std::vector<uint64_t> digests;
+    for (;;) {
+      if (digests.size() == disturb_at) disturb();
+      auto batch = stream.Next();
+      if (!batch.ok()) {
+        EXPECT_EQ(batch.status().code(), absl::StatusCode::kOutOfRange) << batch.status();
+        return digests;
+      }
+      EXPECT_EQ((*batch)->index(), static_cast<int64_t>(digests.size()));
+      digests.push_back((*batch)->digest());
+    }
+  }
+
   static std::vector<uint64_t> Digests(const std::vector<std::pair<int64_t, uint64_t>>& got) {
     std::vector<uint64_t> out;
     for (const auto& [index, digest] : got) out.push_back(digest);
@@ -120,18 +141,7 @@ TEST_F(BatchStreamTest, KilledServersBatchesAreServedByTheOthers) {
   const std::vector<uint64_t> reference = Reference(32);
   auto stream = BatchStream::Open(Options(32));
   ASSERT_TRUE(stream.ok()) << stream.status();
-  std::vector<uint64_t> digests;
-  for (;;) {
-    if (digests.size() == 2) cluster_->Kill(1);
-    auto batch = (*stream)->Next();
-    if (!batch.ok()) {
-      EXPECT_EQ(batch.status().code(), absl::StatusCode::kOutOfRange) << batch.status();
-      break;
-    }
-    ASSERT_EQ((*batch)->index(), static_cast<int64_t>(digests.size()));
-    digests.push_back((*batch)->digest());
-  }
-  EXPECT_EQ(digests, reference);  // Every index once, same bytes.
+  EXPECT_EQ(ReadDisturbed(**stream, 2, [&] { cluster_->Kill(1); }), reference);
   const BatchStreamStats stats = (*stream)->stats();
   EXPECT_GE(stats.reconnects, 1);
   EXPECT_LT(stats.batches_per_server[1], static_cast<int64_t>(reference.size()) / 3);
@@ -144,19 +154,8 @@ TEST_F(BatchStreamTest, FrozenServerIsFailedOverAfterTheStallTimeout) {
   options.client.stall_timeout_s = 1;
   auto stream = BatchStream::Open(options);
   ASSERT_TRUE(stream.ok()) << stream.status();
-  std::vector<uint64_t> digests;
   const auto started = std::chrono::steady_clock::now();
-  for (;;) {
-    if (digests.size() == 3) cluster_->Freeze(2);
-    auto batch = (*stream)->Next();
-    if (!batch.ok()) {
-      EXPECT_EQ(batch.status().code(), absl::StatusCode::kOutOfRange) << batch.status();
-      break;
-    }
-    ASSERT_EQ((*batch)->index(), static_cast<int64_t>(digests.size()));
-    digests.push_back((*batch)->digest());
-  }
-  EXPECT_EQ(digests, reference);
+  EXPECT_EQ(ReadDisturbed(**stream, 3, [&] { cluster_->Freeze(2); }), reference);
   const BatchStreamStats stats = (*stream)->stats();
   EXPECT_GE(stats.stalls, 1);
   EXPECT_GE(stats.reconnects, stats.stalls);
@@ -283,6 +282,59 @@ TEST_F(BatchStreamTest, GivesUpWhenNoServerAnswers) {
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(batch.status().message(), HasSubstr("no server delivered"));
+}
+
+// Serves one batch whose payload does not match its digest.
+class CorruptService final : public v1::TripletStream::Service {
+  grpc::Status StreamTriplets(grpc::ServerContext*, const v1::StreamTripletsRequest* request,
+                              grpc::ServerWriter<v1::Batch>* writer) override {
+    ++calls;
+    v1::Batch batch;
+    batch.set_epoch(request->epoch());
+    batch.set_index(request->start_index());
+    batch.set_batches_per_epoch(1);
+    batch.set_mode(v1::SAMPLING_MODE_TRIPLET);
+    for (int64_t d : {3, 1, 2, 1}) batch.add_shape(d);
+    batch.set_data(std::string(24, '\0'));
+    for (int label : {0, 0, 1}) batch.add_labels(label);
+    batch.set_digest(12345);
+    writer->Write(batch);
+    return grpc::Status::OK;
+  }
+
+ public:
+  std::atomic<int> calls{0};
+};
+
+TEST_F(BatchStreamTest, CorruptedBatchesAreAskedAgainThenFailAsDataLoss) {
+  CorruptService service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  BatchStreamOptions options = Options(1);
+  options.servers = {"127.0.0.1:" + std::to_string(port)};
+  auto stream = BatchStream::Open(options);
+  ASSERT_TRUE(stream.ok());
+  auto batch = (*stream)->Next();
+  ASSERT_FALSE(batch.ok());
+  EXPECT_EQ(batch.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(batch.status().message(), HasSubstr("wrong digest"));
+  EXPECT_EQ(service.calls.load(), 3);  // Asked again twice, then given up.
+  server->Shutdown();
+}
+
+TEST_F(BatchStreamTest, CancelRightAfterOpenIsSafe) {
+  // Shard threads may not have attached their calls yet (use-after-free
+  // before: a refused Attach kept the context it was given).
+  for (int i = 0; i < 20; ++i) {
+    auto stream = BatchStream::Open(Options(4));
+    ASSERT_TRUE(stream.ok());
+    (*stream)->Cancel();
+    EXPECT_EQ((*stream)->Next().status().code(), absl::StatusCode::kCancelled);
+  }
 }
 
 TEST_F(BatchStreamTest, BadOptionsAreRefused) {

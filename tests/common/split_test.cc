@@ -114,6 +114,11 @@ TEST(SplitTest, ParsesFractions) {
   EXPECT_FALSE(ParseSplitFractions("a,b,c", &config).ok());
   EXPECT_FALSE(ParseSplitFractions("0,0.5,0.5", &config).ok());
   EXPECT_FALSE(ParseSplitFractions("1.5,0,0", &config).ok());
+  // Fractions that do not sum to 1 are a mistake, not something to rescale.
+  absl::Status off = ParseSplitFractions("0.7,0.1,0.3", &config);
+  EXPECT_EQ(off.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(off.message().find("sum to 1"), absl::string_view::npos) << off;
+  EXPECT_TRUE(ParseSplitFractions("0.6,0.2,0.2", &config).ok());
 }
 
 }  // namespace
