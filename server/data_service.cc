@@ -72,7 +72,10 @@ absl::StatusOr<SplitId> SplitFromProto(int split) {
 
 DataService::DataService(std::shared_ptr<const PreparedDataset> dataset,
                          DataServiceConfig config, ServerStats* stats)
-    : dataset_(std::move(dataset)), config_(config), stats_(stats) {}
+    : dataset_(std::move(dataset)),
+      config_(config),
+      stats_(stats),
+      admission_(config.limits, stats) {}
 
 absl::Status DataService::GetDatasetInfo(const v1::GetDatasetInfoRequest& request,
                                          v1::GetDatasetInfoResponse* response) const {
@@ -106,6 +109,14 @@ absl::Status DataService::GetDatasetInfo(const v1::GetDatasetInfoRequest& reques
   }
   response->set_augmentation_enabled(config_.augment.enabled());
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<StreamAdmission::Ticket>> DataService::Admit(
+    int64_t windows) const {
+  // Every producer buffer may hold a full batch at once.
+  const int64_t bytes = int64_t{config_.producer_threads} * config_.buffers_per_thread *
+                        windows * dataset_->window_floats() * int64_t{sizeof(float)};
+  return admission_.Admit(bytes);
 }
 
 absl::Status DataService::CheckFingerprint(const std::string& expected) const {
@@ -167,11 +178,17 @@ absl::StatusOr<std::unique_ptr<BatchPipeline>> DataService::NewTripletPipeline(
       PlanIndices(builder->batches_per_epoch(), request.start_index(),
                   request.shard().count(), request.shard().index(), request.max_batches());
   if (!plan.ok()) return plan.status();
+  auto ticket = Admit(sampling.mode == SamplingMode::kTriplet
+                          ? int64_t{3} * sampling.batch_size
+                          : int64_t{sampling.p} * sampling.k);
+  if (!ticket.ok()) return ticket.status();
   auto options = PipelineOptions<BatchPipeline>(config_, stats_);
   IndexPlan p = *plan;
   return std::make_unique<BatchPipeline>(
       p.count,
-      [builder, p](int64_t seq, v1::Batch* out) { builder->Build(p.IndexAt(seq), out); },
+      [builder, p, ticket = *std::move(ticket)](int64_t seq, v1::Batch* out) {
+        builder->Build(p.IndexAt(seq), out);
+      },
       options, std::move(on_ready));
 }
 
@@ -189,10 +206,13 @@ absl::StatusOr<std::unique_ptr<WindowPipeline>> DataService::NewWindowPipeline(
   const SplitWindows* windows = &dataset->windows.split(*split);
   const int64_t total = static_cast<int64_t>(windows->windows.size());
   const int64_t batch = request.batch_size();
+  auto ticket = Admit(batch);
+  if (!ticket.ok()) return ticket.status();
   auto options = PipelineOptions<WindowPipeline>(config_, stats_);
   return std::make_unique<WindowPipeline>(
       (total + batch - 1) / batch,
-      [dataset, windows, total, batch](int64_t seq, v1::WindowBatch* out) {
+      [dataset, windows, total, batch, ticket = *std::move(ticket)](int64_t seq,
+                                                                    v1::WindowBatch* out) {
         const int64_t first = seq * batch;
         FillWindowBatch(*dataset, *windows, first, std::min(batch, total - first), out);
       },

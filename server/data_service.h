@@ -10,6 +10,7 @@
 #include "server/producer_pipeline.h"
 #include "server/sampling_config.h"
 #include "server/server_stats.h"
+#include "server/stream_admission.h"
 #include "tripletstream/v1/tripletstream.pb.h"
 
 namespace tripletstream {
@@ -19,6 +20,7 @@ struct DataServiceConfig {
   int buffers_per_thread = 2;  // Reusable messages per producer thread.
   AugmentConfig augment;
   int max_batch_size = 4096;   // Largest B, P*K or window batch accepted.
+  StreamLimits limits;         // Open streams and the buffers they pin.
 };
 
 using BatchPipeline = ProducerPipeline<v1::Batch>;
@@ -35,7 +37,8 @@ class DataService {
                               v1::GetDatasetInfoResponse* response) const;
 
   // INVALID_ARGUMENT describing the first bad field; FAILED_PRECONDITION on
-  // a fingerprint mismatch. The pipeline is not started.
+  // a fingerprint mismatch; RESOURCE_EXHAUSTED beyond config.limits (the
+  // pipeline holds its share until it is destroyed). Not started.
   absl::StatusOr<std::unique_ptr<BatchPipeline>> NewTripletPipeline(
       const v1::StreamTripletsRequest& request, std::function<void()> on_ready) const;
   absl::StatusOr<std::unique_ptr<WindowPipeline>> NewWindowPipeline(
@@ -45,10 +48,13 @@ class DataService {
 
  private:
   absl::Status CheckFingerprint(const std::string& expected) const;
+  // A share of the limits for a stream whose batches hold `windows` windows.
+  absl::StatusOr<std::shared_ptr<StreamAdmission::Ticket>> Admit(int64_t windows) const;
 
   std::shared_ptr<const PreparedDataset> dataset_;
   DataServiceConfig config_;
   ServerStats* stats_;
+  mutable StreamAdmission admission_;
 };
 
 // Converts between wire and internal split ids; nullopt-like INVALID_ARGUMENT

@@ -65,6 +65,13 @@ ABSL_FLAG(float, jitter, 0.0f, "Augmentation: Gaussian jitter sigma (0 = off).")
 ABSL_FLAG(float, scale, 0.0f, "Augmentation: per-channel amplitude scale sigma (0 = off).");
 ABSL_FLAG(int, shift, 0, "Augmentation: max time shift in samples (0 = off).");
 ABSL_FLAG(int, max_batch_size, 4096, "Largest batch (B, P*K or windows) a client may ask.");
+ABSL_FLAG(int, max_streams, 64,
+          "Streams open at once; more get RESOURCE_EXHAUSTED (clients fail over). 0 = no "
+          "limit.");
+ABSL_FLAG(int64_t, max_inflight_mb, 2048,
+          "Memory the batch buffers of all open streams may pin (threads x "
+          "buffers_per_thread x batch size each); a stream that would pass it gets "
+          "RESOURCE_EXHAUSTED. 0 = no limit.");
 ABSL_FLAG(double, stats_interval_s, 10.0, "Seconds between stats log lines; 0 = none.");
 ABSL_FLAG(bool, dry_run, false,
           "Load and prepare the data, log the summary, and exit without serving.");
@@ -132,6 +139,13 @@ absl::Status BuildServiceConfig(DataServiceConfig* config) {
   config->buffers_per_thread = absl::GetFlag(FLAGS_buffers_per_thread);
   if (config->buffers_per_thread < 1 || config->buffers_per_thread > 64) {
     return absl::InvalidArgumentError("--buffers_per_thread must be in [1, 64]");
+  }
+  config->limits.max_streams = absl::GetFlag(FLAGS_max_streams);
+  config->limits.max_inflight_bytes = absl::GetFlag(FLAGS_max_inflight_mb) << 20;
+  if (config->limits.max_streams < 0 || absl::GetFlag(FLAGS_max_inflight_mb) < 0 ||
+      absl::GetFlag(FLAGS_max_inflight_mb) > (int64_t{1} << 40)) {
+    return absl::InvalidArgumentError(
+        "--max_streams and --max_inflight_mb must be >= 0 (0 = no limit)");
   }
   config->max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
   if (config->max_batch_size < 1) {

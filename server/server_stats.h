@@ -16,6 +16,10 @@ struct ServerStats {
   std::atomic<int64_t> active_streams{0};
   std::atomic<int64_t> streams_started{0};
   std::atomic<int64_t> streams_failed{0};
+  // Refused by --max_streams / --max_inflight_mb (also in streams_failed).
+  std::atomic<int64_t> streams_refused_streams{0};
+  std::atomic<int64_t> streams_refused_memory{0};
+  std::atomic<int64_t> inflight_bytes_reserved{0};  // Batch buffers open streams may pin.
   std::atomic<int64_t> queued_batches{0};  // Built, waiting for the writer.
   std::atomic<int64_t> producers_busy{0};  // Producer threads building a batch now.
   std::atomic<int64_t> producer_threads{0};  // Producer threads alive.

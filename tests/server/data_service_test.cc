@@ -145,3 +145,55 @@ TEST_F(DataServiceTest, RejectsInvalidRequestsWithAReason) {
 
 }  // namespace
 }  // namespace tripletstream
+
+namespace tripletstream {
+namespace {
+
+TEST(DataServiceLimitsTest, StreamsBeyondMaxStreamsAreRefusedUntilOneEnds) {
+  ServerStats stats;
+  DataServiceConfig config;
+  config.limits.max_streams = 2;
+  DataService service(testing::SmallPreparedDataset(), config, &stats);
+  auto first = service.NewTripletPipeline(Request(), nullptr);
+  auto windows = service.NewWindowPipeline(
+      [] {
+        v1::StreamWindowsRequest r;
+        r.set_split(v1::SPLIT_TEST);
+        r.set_batch_size(16);
+        return r;
+      }(),
+      nullptr);
+  ASSERT_TRUE(first.ok() && windows.ok());
+  auto third = service.NewTripletPipeline(Request(), nullptr);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(third.status().message(), HasSubstr("--max_streams"));
+  EXPECT_EQ(stats.streams_refused_streams.load(), 1);
+  first->reset();  // A finished stream's pipeline is destroyed: its share returns.
+  EXPECT_TRUE(service.NewTripletPipeline(Request(), nullptr).ok());
+}
+
+TEST(DataServiceLimitsTest, StreamsWhoseBuffersPassTheMemoryBudgetAreRefused) {
+  ServerStats stats;
+  DataServiceConfig config;
+  config.producer_threads = 2;
+  config.buffers_per_thread = 2;
+  auto dataset = testing::SmallPreparedDataset();
+  // One stream of batch 8 pins 2 x 2 x 24 windows of 32 x 3 floats.
+  const int64_t per_stream = 2 * 2 * 24 * dataset->window_floats() * 4;
+  config.limits.max_inflight_bytes = per_stream + per_stream / 2;
+  DataService service(dataset, config, &stats);
+  auto first = service.NewTripletPipeline(Request(), nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(stats.inflight_bytes_reserved.load(), per_stream);
+  auto second = service.NewTripletPipeline(Request(), nullptr);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(second.status().message(), HasSubstr("--max_inflight_mb"));
+  EXPECT_EQ(stats.streams_refused_memory.load(), 1);
+  first->reset();
+  EXPECT_EQ(stats.inflight_bytes_reserved.load(), 0);
+}
+
+}  // namespace
+}  // namespace tripletstream
