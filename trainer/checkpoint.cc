@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "trainer/checkpoint_files.h"
 
 namespace tripletstream {
 namespace {
@@ -68,6 +69,8 @@ CheckpointMeta ReadMeta(torch::serialize::InputArchive& archive) {
 
 absl::Status SaveCheckpoint(const std::string& path, Tcn& model,
                             torch::optim::Optimizer& optimizer, const CheckpointMeta& meta) {
+  // A good checkpoint is never replaced by a damaged model.
+  if (absl::Status s = CheckFiniteParameters(model, "the model to checkpoint"); !s.ok()) return s;
   const std::string temporary = path + ".tmp";
   try {
     torch::serialize::OutputArchive archive;
@@ -83,8 +86,21 @@ absl::Status SaveCheckpoint(const std::string& path, Tcn& model,
     return absl::InternalError(absl::StrCat("cannot write checkpoint ", temporary, ": ",
                                             e.what_without_backtrace()));
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot rename ", temporary, " to ", path));
+  // Read back before it replaces anything.
+  if (auto readable = ReadCheckpointMeta(temporary); !readable.ok()) {
+    return absl::InternalError(
+        absl::StrCat("the checkpoint just written does not read back: ", readable.status().message()));
+  }
+  return CommitCheckpointFile(temporary, path);
+}
+
+absl::Status CheckFiniteParameters(Tcn& model, const std::string& what) {
+  torch::NoGradGuard no_grad;
+  for (const auto& p : model->named_parameters()) {
+    if (!torch::isfinite(p.value()).all().item<bool>()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(what, " has non-finite values in ", p.key()));
+    }
   }
   return absl::OkStatus();
 }

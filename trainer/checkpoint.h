@@ -29,11 +29,16 @@ struct CheckpointMeta {
 };
 
 // Writes model, optimizer, CPU RNG state and meta to `path` atomically
-// (temporary file + rename).
+// (temporary file, read back, then committed with a digest beside it and
+// the previous checkpoint kept: trainer/checkpoint_files.h).
+// FAILED_PRECONDITION when the model has non-finite weights.
 absl::Status SaveCheckpoint(const std::string& path, Tcn& model, torch::optim::Optimizer& optimizer,
                             const CheckpointMeta& meta);
 
-// Reads meta only.
+// FAILED_PRECONDITION naming the first parameter with NaN or infinite values.
+absl::Status CheckFiniteParameters(Tcn& model, const std::string& what);
+
+// Reads meta only. Callers verify the file first (VerifiedCheckpointPath).
 absl::StatusOr<CheckpointMeta> ReadCheckpointMeta(const std::string& path);
 
 // Restores weights (and, when given, the optimizer and the CPU RNG state).

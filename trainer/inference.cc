@@ -11,10 +11,14 @@
 #include "absl/strings/str_split.h"
 #include "common/csv_parser.h"
 #include "common/normalizer.h"
+#include "trainer/checkpoint_files.h"
 
 namespace tripletstream {
 
-absl::StatusOr<LoadedModel> LoadModel(const std::string& checkpoint) {
+absl::StatusOr<LoadedModel> LoadModel(const std::string& given) {
+  auto verified = VerifiedCheckpointPath(given);
+  if (!verified.ok()) return verified.status();
+  const std::string& checkpoint = *verified;
   auto meta = ReadCheckpointMeta(checkpoint);
   if (!meta.ok()) return meta.status();
   auto options = ParseTcnOptions(meta->model_config);

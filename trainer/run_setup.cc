@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "client/dataset_client.h"
 #include "re2/re2.h"
+#include "trainer/checkpoint_files.h"
 #include "trainer/session_groups.h"
 
 namespace tripletstream {
@@ -59,9 +60,12 @@ CheckpointMeta MetaOf(const TrainConfig& config, const TcnOptions& options,
   return meta;
 }
 
-// Restores `run` from its checkpoint when it belongs to this run.
+// Restores `run` from its checkpoint (or the previous one when the latest is
+// damaged) when it belongs to this run. NOT_FOUND when there is none.
 absl::Status Resume(TrainingRun* run) {
-  const std::string& path = run->checkpoint_path;
+  auto verified = VerifiedCheckpointPath(run->checkpoint_path);
+  if (!verified.ok()) return verified.status();
+  const std::string& path = *verified;
   auto saved = ReadCheckpointMeta(path);
   if (!saved.ok()) return saved.status();
   if (saved->fingerprint != run->meta.fingerprint) {
@@ -76,7 +80,10 @@ absl::Status Resume(TrainingRun* run) {
         "]; the flags ask for [", run->meta.model_config, "] and [", run->meta.loss_config,
         "]"));
   }
-  if (absl::Status s = LoadCheckpoint(path, run->model, run->optimizer.get()); !s.ok()) return s;
+  if (absl::Status s = LoadCheckpoint(path, run->model, run->optimizer.get()); !s.ok()) {
+    return absl::FailedPreconditionError(s.message());  // Retrying cannot repair it.
+  }
+  if (absl::Status s = CheckFiniteParameters(run->model, path); !s.ok()) return s;
   run->meta.step = saved->step;
   run->meta.epoch = saved->epoch;
   run->meta.next_index = saved->next_index;
@@ -166,9 +173,13 @@ absl::StatusOr<std::unique_ptr<TrainingRun>> PrepareRun(const TrainConfig& confi
     if (absl::Status s = CheckWritableDirectory(config.checkpoint_dir); !s.ok()) return s;
     run->checkpoint_path = config.checkpoint_dir + "/checkpoint.pt";
   }
-  if (config.resume && !run->checkpoint_path.empty() &&
-      std::filesystem::exists(run->checkpoint_path)) {
-    if (absl::Status s = Resume(run.get()); !s.ok()) return s;
+  if (config.resume && !run->checkpoint_path.empty()) {
+    absl::Status resumed = Resume(run.get());
+    if (absl::IsNotFound(resumed)) {
+      LOG(INFO) << "--resume: no checkpoint in " << config.checkpoint_dir << " yet; starting";
+    } else if (!resumed.ok()) {
+      return resumed;
+    }
   }
   return run;
 }

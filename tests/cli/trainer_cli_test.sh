@@ -47,6 +47,20 @@ for key in steps=6 triplets_per_s= data_stall_pct= eer_pct= top1_pct=; do
 done
 expect_error "other model" "has model" "$T" train "${FLAGS[@]}" --resume --channels=16
 [[ $LAST_RC -eq 2 ]] || fail "other model: exit code $LAST_RC, expected 2 (not retryable)"
+# Damaged bytes (in a copy): the previous checkpoint is used; with both damaged, exit 2.
+[[ -f "$WORK/ckpt/checkpoint.pt.digest" && -f "$WORK/ckpt/checkpoint.prev.pt" ]] ||
+  fail "no digest file or previous checkpoint beside checkpoint.pt"
+cp -r "$WORK/ckpt" "$WORK/damaged"
+flip() { printf '\x55' | dd of="$1" bs=1 seek=$(( $(stat -c %s "$1") / 2 )) conv=notrunc 2>/dev/null; }
+flip "$WORK/damaged/checkpoint.pt"
+"$T" train "${FLAGS[@]}" --checkpoint_dir="$WORK/damaged" --resume >/dev/null 2>"$WORK/t3.log" ||
+  fail "resume from the previous checkpoint: $(tail -3 "$WORK/t3.log")"
+grep -q "previous checkpoint" "$WORK/t3.log" || fail "no warning about the damaged checkpoint"
+flip "$WORK/damaged/checkpoint.pt"
+flip "$WORK/damaged/checkpoint.prev.pt"
+expect_error "damaged checkpoints" "damaged" "$T" train "${FLAGS[@]}" \
+  --checkpoint_dir="$WORK/damaged" --resume
+[[ $LAST_RC -eq 2 ]] || fail "damaged checkpoints: exit code $LAST_RC, expected 2"
 
 # SIGTERM mid-run: checkpoint at the current step, exit 143 (not success, so
 # a Kubernetes Job restarts the pod), and --resume goes on from there.

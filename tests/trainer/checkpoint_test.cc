@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 
 #include "tests/testing/temp_dir.h"
 
@@ -66,6 +67,24 @@ TEST(CheckpointTest, RoundTripKeepsWeightsOptimizerAndMeta) {
   auto b = loaded->parameters();
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
+}
+
+TEST(CheckpointTest, ANonFiniteModelNeverReplacesAGoodCheckpoint) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/checkpoint.pt";
+  Tcn model(SmallOptions());
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  ASSERT_TRUE(SaveCheckpoint(path, model, optimizer, SomeMeta()).ok());
+  {
+    torch::NoGradGuard no_grad;
+    model->parameters()[0].fill_(std::numeric_limits<float>::quiet_NaN());
+  }
+  absl::Status s = SaveCheckpoint(path, model, optimizer, SomeMeta());
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("non-finite"));
+  Tcn reloaded(SmallOptions());
+  ASSERT_TRUE(LoadCheckpoint(path, reloaded, nullptr).ok());
+  EXPECT_TRUE(CheckFiniteParameters(reloaded, path).ok());
 }
 
 TEST(CheckpointTest, UnreadableFilesAreDataLossNamingThePath) {
