@@ -17,6 +17,14 @@ namespace tripletstream {
 // Serves a MetricsRegistry over HTTP (cpp-httplib) for Prometheus:
 // GET /metrics returns the text exposition format, GET / a short index.
 // Runs its own listener thread; the destructor stops it.
+//
+// Idle or stalled connections cannot starve scrapes: each accepted
+// connection gets a thread of its own (created on demand, up to
+// kMaxConnectionThreads at once; beyond that connections wait their turn),
+// a connection that sends no request is closed after
+// kKeepAliveTimeoutSeconds, one that stops mid-request after
+// kReadTimeoutSeconds, and a keep-alive connection serves at most
+// kMaxRequestsPerConnection requests.
 class MetricsHttpServer {
  public:
   // Listens on host:port (port 0 picks a free port, see port()).
@@ -29,6 +37,12 @@ class MetricsHttpServer {
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
 
   int port() const { return port_; }
+
+  static constexpr int kMaxConnectionThreads = 512;
+  static constexpr int kKeepAliveTimeoutSeconds = 2;
+  static constexpr int kReadTimeoutSeconds = 2;
+  static constexpr int kWriteTimeoutSeconds = 5;
+  static constexpr int kMaxRequestsPerConnection = 5;
 
  private:
   MetricsHttpServer() = default;

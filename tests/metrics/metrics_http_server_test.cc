@@ -1,7 +1,19 @@
 #include "metrics/metrics_http_server.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "tests/testing/http_get.h"
 #include "tests/testing/prometheus_text.h"
@@ -10,6 +22,127 @@ namespace tripletstream {
 namespace {
 
 using ::testing::HasSubstr;
+using Clock = std::chrono::steady_clock;
+
+// Liveness bound for the pressure tests: generous, so they fail only when
+// the endpoint is starved, never because a machine is slow.
+constexpr auto kLiveness = std::chrono::seconds(20);
+constexpr int kPressureConnections = 200;
+
+// Plain TCP connections to 127.0.0.1:port (no HTTP client), closed on
+// destruction.
+class RawConnections {
+ public:
+  RawConnections() = default;
+  RawConnections(const RawConnections&) = delete;
+  RawConnections& operator=(const RawConnections&) = delete;
+  ~RawConnections() { CloseAll(); }
+
+  // Opens `n` more connections; the error names the failing call.
+  ::testing::AssertionResult Open(int port, int n) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < n; ++i) {
+      const int fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (fd < 0) return ::testing::AssertionFailure() << "socket: " << std::strerror(errno);
+      if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+        const int error = errno;
+        close(fd);
+        return ::testing::AssertionFailure()
+               << "connect #" << fds_.size() << ": " << std::strerror(error);
+      }
+      fds_.push_back(fd);
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  ::testing::AssertionResult SendToEach(std::string_view bytes) {
+    for (int fd : fds_) {
+      if (send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
+        return ::testing::AssertionFailure() << "send: " << std::strerror(errno);
+      }
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  // How many connections the server still holds open once `deadline` has
+  // passed or it has closed them all (end of stream or reset seen here).
+  // Whatever the server sends before closing is read and dropped.
+  int OpenAt(Clock::time_point deadline) {
+    std::vector<int> open = fds_;
+    while (!open.empty() && Clock::now() < deadline) {
+      std::vector<pollfd> polled;
+      for (int fd : open) polled.push_back({fd, POLLIN, 0});
+      if (poll(polled.data(), polled.size(), 100) <= 0) continue;
+      std::vector<int> still_open;
+      for (const pollfd& p : polled) {
+        if (p.revents == 0) {
+          still_open.push_back(p.fd);
+          continue;
+        }
+        char buffer[512];
+        const ssize_t got = recv(p.fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+        if (got > 0 || (got < 0 && (errno == EAGAIN || errno == EINTR))) {
+          still_open.push_back(p.fd);
+        }
+      }
+      open.swap(still_open);
+    }
+    return static_cast<int>(open.size());
+  }
+
+  void CloseAll() {
+    for (int fd : fds_) close(fd);
+    fds_.clear();
+  }
+
+  size_t size() const { return fds_.size(); }
+  int fd(size_t i) const { return fds_[i]; }
+
+ private:
+  std::vector<int> fds_;
+};
+
+// One HTTP response (status line, headers, Content-Length body) read from
+// `fd`; what came before the server closed or went quiet for the liveness
+// bound otherwise.
+std::string ReadResponse(int fd) {
+  std::string data;
+  size_t body_start = std::string::npos;
+  size_t length = 0;
+  for (;;) {
+    if (body_start == std::string::npos) {
+      const size_t end = data.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        body_start = end + 4;
+        const size_t field = data.find("Content-Length: ");
+        if (field != std::string::npos && field < end) {
+          length = std::stoul(data.substr(field + std::strlen("Content-Length: ")));
+        }
+      }
+    }
+    if (body_start != std::string::npos && data.size() >= body_start + length) return data;
+    pollfd polled{fd, POLLIN, 0};
+    if (poll(&polled, 1, std::chrono::milliseconds(kLiveness).count()) <= 0) return data;
+    char buffer[4096];
+    const ssize_t got = recv(fd, buffer, sizeof(buffer), 0);
+    if (got <= 0) return data;
+    data.append(buffer, got);
+  }
+}
+
+// GET /metrics, asked again until it answers or the liveness bound passes
+// (each HttpGet gives up after 5 s). Not a speed check.
+absl::StatusOr<testing::HttpResponse> GetMetricsWithinLiveness(int port) {
+  const Clock::time_point deadline = Clock::now() + kLiveness;
+  absl::StatusOr<testing::HttpResponse> response;
+  do {
+    response = testing::HttpGet(port, "/metrics");
+  } while (!response.ok() && Clock::now() < deadline);
+  return response;
+}
 
 TEST(MetricsHttpServerTest, ServesTheRegistryOnAPickedPort) {
   MetricsRegistry registry;
@@ -62,6 +195,67 @@ TEST(MetricsHttpServerTest, PortInUseAndBadFlagValuesAreClearErrors) {
   auto bad = StartMetricsEndpoint("127.0.0.1", 70000, &registry, "--metrics_port");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("--metrics_port"));
+}
+
+TEST(MetricsHttpServerTest, KeepAliveConnectionServesSeveralScrapes) {
+  MetricsRegistry registry;
+  ASSERT_TRUE(registry
+                  .AddValue("ts_up", "Always 1.", MetricType::kGauge, [] { return 1.0; })
+                  .ok());
+  auto server = MetricsHttpServer::Start("127.0.0.1", 0, &registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  RawConnections scraper;
+  ASSERT_TRUE(scraper.Open((*server)->port(), 1));
+  // Fewer than kMaxRequestsPerConnection, one connection as Prometheus does.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(scraper.SendToEach("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    const std::string response = ReadResponse(scraper.fd(0));
+    EXPECT_THAT(response, ::testing::StartsWith("HTTP/1.1 200")) << "scrape " << i;
+    EXPECT_THAT(response, HasSubstr("ts_up 1")) << "scrape " << i;
+  }
+}
+
+TEST(MetricsHttpServerTest, AnswersWhileManyIdleConnectionsAreHeldOpen) {
+  MetricsRegistry registry;
+  ASSERT_TRUE(registry
+                  .AddValue("ts_up", "Always 1.", MetricType::kGauge, [] { return 1.0; })
+                  .ok());
+  auto server = MetricsHttpServer::Start("127.0.0.1", 0, &registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  // Declared after the server: closed before it stops.
+  RawConnections idle;
+  ASSERT_TRUE(idle.Open((*server)->port(), kPressureConnections));
+
+  auto response = GetMetricsWithinLiveness((*server)->port());
+  ASSERT_TRUE(response.ok()) << response.status() << " with " << idle.size()
+                             << " idle connections open";
+  EXPECT_EQ(response->status, 200);
+  EXPECT_THAT(response->body, HasSubstr("ts_up 1"));
+  // Connections that never send a request are let go, not held forever.
+  EXPECT_EQ(idle.OpenAt(Clock::now() + kLiveness), 0);
+  idle.CloseAll();
+}
+
+TEST(MetricsHttpServerTest, SlowLorisClientsDoNotBlockOthers) {
+  MetricsRegistry registry;
+  ASSERT_TRUE(registry
+                  .AddValue("ts_up", "Always 1.", MetricType::kGauge, [] { return 1.0; })
+                  .ok());
+  auto server = MetricsHttpServer::Start("127.0.0.1", 0, &registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  RawConnections stalled;
+  ASSERT_TRUE(stalled.Open((*server)->port(), kPressureConnections));
+  // A partial request line, then nothing more.
+  ASSERT_TRUE(stalled.SendToEach("GET /metr"));
+
+  auto response = GetMetricsWithinLiveness((*server)->port());
+  ASSERT_TRUE(response.ok()) << response.status() << " with " << stalled.size()
+                             << " stalled requests open";
+  EXPECT_EQ(response->status, 200);
+  EXPECT_THAT(response->body, HasSubstr("ts_up 1"));
+  // The stalled requests time out on the server side.
+  EXPECT_EQ(stalled.OpenAt(Clock::now() + kLiveness), 0);
+  stalled.CloseAll();
 }
 
 }  // namespace
