@@ -4,9 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <new>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "absl/strings/ascii.h"
@@ -19,19 +23,39 @@
 namespace tripletstream {
 namespace {
 
-constexpr absl::string_view kBom = "\xEF\xBB\xBF";
-
-using csv_internal::CountLines;
+using csv_internal::DelimiterChar;
 using csv_internal::DetectDelimiter;
+using csv_internal::FieldText;
 using csv_internal::IsBlank;
 using csv_internal::IsBlankLine;
-using csv_internal::LineReader;
+using csv_internal::LineSource;
 using csv_internal::LooksNumeric;
 using csv_internal::ParseFloat;
 using csv_internal::ParseFloatAt;
+using csv_internal::SkipQuoted;
 using csv_internal::SplitLine;
+using csv_internal::StripTerminator;
 using csv_internal::Trim;
-using csv_internal::Unquote;
+
+// Data rows read ahead to choose default columns and estimate row sizes.
+constexpr int kSampleRows = 64;
+// ...but never more lines or bytes than these, however malformed the rows.
+constexpr size_t kMaxSampleLines = 4096;
+constexpr size_t kMaxSampleBytes = 4 << 20;
+// The first line (a header) may be this long even under a lower
+// max_line_bytes; longer lines are never held in memory.
+constexpr int64_t kMinHoldBytes = 1 << 20;
+
+int64_t HoldLimit(const CsvOptions& options) {
+  return std::max<int64_t>(options.max_line_bytes, kMinHoldBytes);
+}
+
+int64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return std::numeric_limits<int64_t>::max();
+  return static_cast<int64_t>(pages) * page;
+}
 
 // Resolves a reference against the header names; -1 if absent.
 int Resolve(const ColumnRef& ref, const std::vector<std::string>& names, bool has_header) {
@@ -57,33 +81,84 @@ std::string Excerpt(absl::string_view field) {
   return std::string(field);
 }
 
+const char* DelimiterName(Delimiter d) {
+  switch (d) {
+    case Delimiter::kComma: return "comma";
+    case Delimiter::kSemicolon: return "semicolon";
+    case Delimiter::kTab: return "tab";
+    case Delimiter::kWhitespace: return "space";
+    case Delimiter::kAuto: break;
+  }
+  return "auto";
+}
+
+// A line read ahead of parsing (the source's views do not outlive a call).
+struct HeldLine {
+  std::string text;
+  int64_t number = 0;
+  bool too_long = false;
+};
+
 class FileParser {
  public:
-  FileParser(absl::string_view contents, const std::string& path,
-             const CsvOptions& options, const FileLabels& labels, bool strict,
-             int64_t max_skipped)
-      : contents_(contents), path_(path), options_(options), labels_(labels),
+  FileParser(LineSource* source, const std::string& path, const CsvOptions& options,
+             const FileLabels& labels, bool strict, int64_t max_skipped)
+      : source_(*source), path_(path), options_(options), labels_(labels),
         strict_(strict), max_skipped_(max_skipped) {}
 
+  // Never throws: running out of memory is RESOURCE_EXHAUSTED naming the file.
   absl::StatusOr<CsvFileResult> Run() {
-    result_.bytes = static_cast<int64_t>(contents_.size());
-    if (contents_.substr(0, 3) == kBom) contents_.remove_prefix(3);
-    LineReader reader(contents_);
+    try {
+      return RunUnguarded();
+    } catch (const std::bad_alloc&) {
+    } catch (const std::length_error&) {
+    }
+    // Free what this file holds before building the message.
+    const int64_t rows = result_.rows_kept;
+    result_ = CsvFileResult();
+    return absl::ResourceExhaustedError(absl::StrCat(
+        path_, ":", line_ > 0 ? line_ : source_.number(), ": out of memory after ", rows,
+        " rows (", source_.bytes_read(), " bytes read); the file's values do not fit in "
+        "memory: select fewer --columns or split the file"));
+  }
+
+ private:
+  absl::StatusOr<CsvFileResult> RunUnguarded() {
     absl::string_view line;
-    // First non-blank line: delimiter and header.
+    bool too_long = false;
+    // First non-blank line: delimiter, terminator and header.
     bool found = false;
-    while (reader.Next(&line)) {
+    while (source_.Next(&line, &too_long)) {
+      if (too_long) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            path_, ":", source_.number(), ": first line longer than ", HoldLimit(options_),
+            " bytes; not a text CSV file?"));
+      }
       if (!IsBlankLine(line)) {
         found = true;
         break;
       }
     }
+    if (!source_.status_ok()) return ReadError();
     if (!found) {
       return absl::FailedPreconditionError(absl::StrCat(path_, ": empty file"));
     }
-    delimiter_ = options_.delimiter == Delimiter::kAuto ? DetectDelimiter(line)
+    const std::string first(line);
+    const int64_t first_number = source_.number();
+    delimiter_ = options_.delimiter == Delimiter::kAuto ? DetectDelimiter(first)
                                                          : options_.delimiter;
-    SplitLine(line, delimiter_, &fields_);
+    const bool semicolon_delimited = delimiter_ == Delimiter::kSemicolon;
+    bool terminator_open = false;  // Still to be detected on the first data line.
+    if (options_.row_terminator == RowTerminator::kSemicolon && !semicolon_delimited) {
+      terminator_ = ';';
+    } else if (options_.row_terminator == RowTerminator::kAuto && !semicolon_delimited) {
+      if (StripTerminator(first, ';').size() != first.size()) {
+        terminator_ = ';';
+      } else {
+        terminator_open = true;
+      }
+    }
+    SplitLine(StripTerminator(first, terminator_), delimiter_, &fields_);
     bool header = options_.header == HeaderMode::kPresent;
     if (options_.header == HeaderMode::kAuto) {
       for (size_t i = 0; i < fields_.size(); ++i) {
@@ -93,39 +168,65 @@ class FileParser {
       }
     }
     std::vector<std::string> names;
-    absl::string_view first_data;
-    int64_t first_data_line = 0;
+    std::vector<HeldLine> sample;
     if (header) {
-      for (absl::string_view f : fields_) names.emplace_back(Unquote(f));
+      std::string scratch;
+      for (absl::string_view f : fields_) names.emplace_back(FieldText(f, &scratch));
       // A trailing delimiter on the header line makes an empty last name.
       if (names.size() > 1 && names.back().empty()) names.pop_back();
-      while (reader.Next(&line)) {
-        if (!IsBlankLine(line)) {
-          first_data = line;
-          first_data_line = reader.number();
-          break;
-        }
-      }
     } else {
       size_t n = fields_.size();
       if (n > 1 && Trim(fields_.back()).empty()) --n;
       for (size_t i = 0; i < n; ++i) names.push_back(absl::StrCat("c", i));
-      first_data = line;
-      first_data_line = reader.number();
-    }
-    if (absl::Status s = SelectColumns(names, header, first_data, reader); !s.ok()) {
-      return s;
+      sample.push_back({first, first_number, false});
     }
     num_fields_ = names.size();
+    // Read ahead: the first data rows choose default columns and give the
+    // average row size. A terminator not on the header is looked for on the
+    // first data line.
+    int matching = 0;
+    size_t sample_bytes = first.size() + 1;
+    if (!sample.empty()) matching += HasFieldCount(sample[0].text);
+    while (matching < kSampleRows && sample.size() < kMaxSampleLines &&
+           sample_bytes < kMaxSampleBytes && source_.Next(&line, &too_long)) {
+      if (!too_long && IsBlankLine(line)) continue;
+      if (terminator_open && !too_long) {
+        if (header && StripTerminator(line, ';').size() != line.size()) terminator_ = ';';
+        terminator_open = false;
+      }
+      sample.push_back({std::string(line), source_.number(), too_long});
+      sample_bytes += line.size() + 1;
+      if (!too_long) matching += HasFieldCount(sample.back().text);
+    }
+    if (!source_.status_ok()) return ReadError();
+    if (absl::Status s = SelectColumns(names, header, sample); !s.ok()) return s;
     row_.resize(value_columns_.size());
     PlanFastPath();
-    if (first_data_line > 0) ParseRow(first_data, first_data_line);
-    if (!status_.ok()) return status_;
-    while (reader.Next(&line)) {
-      if (IsBlankLine(line)) continue;
-      ParseRow(line, reader.number());
+    // Bytes per line for the reservation; the header counts too, so a file
+    // whose rows were all too long to hold still gets an estimate.
+    avg_line_bytes_ = static_cast<double>(sample_bytes) /
+                      static_cast<double>(sample.size() + (header ? 1 : 0));
+    for (size_t i = 0; i < sample.size(); ++i) {
+      sample_left_ = static_cast<int64_t>(sample.size() - i - 1);
+      if (sample[i].too_long) {
+        SkipTooLong(sample[i].number);
+      } else {
+        ParseRow(sample[i].text, sample[i].number);
+      }
       if (!status_.ok()) return status_;
     }
+    sample_left_ = 0;
+    sample = std::vector<HeldLine>();
+    while (source_.Next(&line, &too_long)) {
+      if (too_long) {
+        SkipTooLong(source_.number());
+      } else if (!IsBlankLine(line)) {
+        ParseRow(line, source_.number());
+      }
+      if (!status_.ok()) return status_;
+    }
+    if (!source_.status_ok()) return ReadError();
+    result_.bytes = source_.bytes_read();
     if (result_.rows_kept == 0) {
       std::string why = result_.skipped.empty()
           ? std::string()
@@ -137,38 +238,48 @@ class FileParser {
     return std::move(result_);
   }
 
- private:
+  absl::Status ReadError() const {
+    return absl::DataLossError(absl::StrCat(path_, ": read failed after ",
+                                            source_.bytes_read(), " bytes (line ",
+                                            source_.number(), "): ",
+                                            std::strerror(source_.read_errno())));
+  }
+
+  // Whether the row has the header's field count (a trailing delimiter
+  // allowed).
+  bool HasFieldCount(absl::string_view line) {
+    SplitLine(StripTerminator(line, terminator_), delimiter_, &fields_);
+    size_t n = fields_.size();
+    if (n == num_fields_ + 1 && Trim(fields_.back()).empty()) --n;
+    return n == num_fields_;
+  }
+
   // Keeps the `candidates` that are numeric in at least half of the first
-  // kSampleRows data rows with `num_fields` fields (all of them when there is
-  // no such row), so one malformed row does not change which columns a file
-  // yields. `first` is the first data row, `rest` reads the lines after it.
-  std::vector<int> NumericColumns(absl::string_view first, LineReader rest,
-                                  size_t num_fields, const std::vector<int>& candidates) {
-    constexpr int kSampleRows = 64;
-    std::vector<absl::string_view> fields;
+  // kSampleRows data rows with `num_fields_` fields (all of them when there
+  // is no such row), so one malformed row does not change which columns a
+  // file yields.
+  std::vector<int> NumericColumns(const std::vector<HeldLine>& sample,
+                                  const std::vector<int>& candidates, int* rows_out) {
     std::vector<int> numeric(candidates.size(), 0);
     int rows = 0;
-    for (absl::string_view line = first; rows < kSampleRows && !line.empty();) {
-      SplitLine(line, delimiter_, &fields);
-      if (fields.size() == num_fields + 1 && Trim(fields.back()).empty()) fields.pop_back();
-      if (fields.size() == num_fields) {
-        ++rows;
-        for (size_t i = 0; i < candidates.size(); ++i) {
-          numeric[i] += LooksNumeric(fields[candidates[i]]);
-        }
+    for (const HeldLine& held : sample) {
+      if (rows >= kSampleRows) break;
+      if (held.too_long || !HasFieldCount(held.text)) continue;
+      ++rows;
+      for (size_t i = 0; i < candidates.size(); ++i) {
+        numeric[i] += LooksNumeric(fields_[candidates[i]]);
       }
-      line = absl::string_view();
-      while (rest.Next(&line) && IsBlankLine(line)) line = absl::string_view();
     }
     std::vector<int> kept;
     for (size_t i = 0; i < candidates.size(); ++i) {
       if (2 * numeric[i] >= rows) kept.push_back(candidates[i]);
     }
+    *rows_out = rows;
     return kept;
   }
 
   absl::Status SelectColumns(const std::vector<std::string>& names, bool header,
-                             absl::string_view first_data, const LineReader& rest) {
+                             const std::vector<HeldLine>& sample) {
     auto missing = [&](const ColumnRef& ref, const char* what) {
       return absl::InvalidArgumentError(absl::StrCat(
           path_, ": ", what, " column ", Describe(ref), " not found; columns are: ",
@@ -196,11 +307,23 @@ class FileParser {
         if (header && names[i].empty()) continue;  // e.g. a pandas index column
         candidates.push_back(col);
       }
-      value_columns_ = NumericColumns(first_data, rest, names.size(), candidates);
+      int rows = 0;
+      value_columns_ = NumericColumns(sample, candidates, &rows);
       if (value_columns_.empty()) {
         // Bad data rather than a bad configuration: the loader skips the file.
+        std::string example;
+        for (const HeldLine& held : sample) {
+          if (!held.too_long) {
+            example = absl::StrCat("; line ", held.number, " is '", Excerpt(held.text), "'");
+            break;
+          }
+        }
         return absl::FailedPreconditionError(absl::StrCat(
-            path_, ": no numeric value columns found; name them with --columns"));
+            path_, ": no numeric value columns (none is numeric in at least half of the "
+            "first ", rows, " data rows with ", names.size(), " fields; ",
+            DelimiterName(delimiter_), "-delimited",
+            options_.delimiter == Delimiter::kAuto ? " (detected)" : "", example,
+            "); check --delimiter, or name the value columns with --columns"));
       }
     }
     for (int col : value_columns_) result_.channel_names.push_back(names[col]);
@@ -218,13 +341,15 @@ class FileParser {
     }
   }
 
+  void SkipTooLong(int64_t line) {
+    Skip(line, absl::StrCat("line longer than ", options_.max_line_bytes, " bytes"));
+  }
+
   // Enables ParseRowFast for single-character delimiters when each column
   // has at most one role (value slot, user or session).
   void PlanFastPath() {
     if (delimiter_ == Delimiter::kWhitespace) return;
-    sep_ = delimiter_ == Delimiter::kComma       ? ','
-           : delimiter_ == Delimiter::kSemicolon ? ';'
-                                                 : '\t';
+    sep_ = DelimiterChar(delimiter_);
     slot_of_column_.assign(num_fields_, -1);
     for (size_t i = 0; i < value_columns_.size(); ++i) {
       const int col = value_columns_[i];
@@ -249,11 +374,22 @@ class FileParser {
       if (slot >= 0) {
         while (p < end && IsPad(*p)) ++p;
         float value;
-        if (!ParseFloatAt(&p, end, &value) || !std::isfinite(value)) return false;
+        if (!ParseFloatAt(&p, end, &value)) {
+          // RFC 4180 quotes, "1.5": looked for only here, off the common path.
+          if (p == end || *p != '"') return false;
+          ++p;
+          if (!ParseFloatAt(&p, end, &value) || p == end || *p != '"') return false;
+          ++p;
+        }
+        if (!std::isfinite(value)) return false;
         row_[slot] = value;
         while (p < end && IsPad(*p)) ++p;
       } else {
         const char* start = p;
+        while (p < end && IsPad(*p)) ++p;
+        if (p < end && *p == '"') {  // A quoted field may hold the delimiter.
+          if (const char* close = SkipQuoted(p + 1, end)) p = close;
+        }
         while (p < end && *p != sep_) ++p;
         if (col == user_col_) *user = absl::string_view(start, p - start);
         if (col == session_col_) *session = absl::string_view(start, p - start);
@@ -272,10 +408,12 @@ class FileParser {
   }
 
   void ParseRow(absl::string_view line, int64_t number) {
+    line_ = number;
     if (static_cast<int64_t>(line.size()) > options_.max_line_bytes) {
-      Skip(number, absl::StrCat("line longer than ", options_.max_line_bytes, " bytes"));
+      SkipTooLong(number);
       return;
     }
+    line = StripTerminator(line, terminator_);
     absl::string_view user, session;
     if (fast_ && ParseRowFast(line, &user, &session)) {
       AddRow(user, session, number);
@@ -312,26 +450,70 @@ class FileParser {
               int64_t number) {
     RowGroup* group = GroupFor(user_field, session_field, number);
     if (group == nullptr) return;
-    group->values.insert(group->values.end(), row_.begin(), row_.end());
+    std::vector<float>& values = group->values;
+    if (values.capacity() - values.size() < row_.size() && single_group()) {
+      if (!Reserve(&values, number)) return;
+    }
+    values.insert(values.end(), row_.begin(), row_.end());
     ++result_.rows_kept;
+  }
+
+  bool single_group() const { return user_col_ < 0 && session_col_ < 0; }
+
+  // Makes room for the rest of the file's rows in the one group of a file
+  // without user/session columns: exact when the rest of the file is in
+  // memory, else estimated from the bytes left (10% over, so one reservation
+  // usually suffices). Refuses, naming the file, values that could never fit
+  // in this machine's memory. False (status_ set) when refused.
+  bool Reserve(std::vector<float>* values, int64_t number) {
+    int64_t rows;
+    if (source_.rest_in_memory()) {
+      rows = sample_left_ + source_.LinesLeft(1) + 1;  // +1: the row at hand.
+    } else {
+      // Bytes per line so far, or of the read-ahead lines at the start.
+      double per_line = avg_line_bytes_;
+      if (source_.number() >= 4 * kSampleRows) {
+        per_line = static_cast<double>(source_.bytes_consumed()) /
+                   static_cast<double>(source_.number());
+      }
+      const int64_t lines = sample_left_ + source_.LinesLeft(per_line) + 1;
+      rows = lines + lines / 10 + 1024;
+    }
+    const int64_t cols = static_cast<int64_t>(row_.size());
+    const double need_bytes =
+        (static_cast<double>(rows) * cols + static_cast<double>(values->size())) *
+        sizeof(float);
+    const int64_t memory = PhysicalMemoryBytes();
+    if (need_bytes > static_cast<double>(memory)) {
+      status_ = absl::ResourceExhaustedError(absl::StrCat(
+          path_, ":", number, ": about ", rows, " more rows of ", cols,
+          " values would need ", static_cast<int64_t>(need_bytes / 1e6), " MB, more than the ",
+          memory / 1000000, " MB of memory of this machine; select fewer --columns or split "
+          "the file"));
+      return false;
+    }
+    const size_t size = values->size();
+    values->reserve(std::max(size + static_cast<size_t>(rows) * row_.size(),
+                             size + size / 4 + row_.size()));
+    return true;
   }
 
   RowGroup* GroupFor(absl::string_view user_field, absl::string_view session_field,
                      int64_t number) {
-    if (user_col_ < 0 && session_col_ < 0 && !result_.groups.empty()) {
+    if (single_group() && !result_.groups.empty()) {
       return &result_.groups[0];  // The file's only group.
     }
     absl::string_view user = labels_.user;
     absl::string_view session = labels_.session;
     if (user_col_ >= 0) {
-      user = Unquote(user_field);
+      user = FieldText(user_field, &user_scratch_);
       if (user.empty()) {
         Skip(number, "empty user field");
         return nullptr;
       }
     }
     if (session_col_ >= 0) {
-      session = Unquote(session_field);
+      session = FieldText(session_field, &session_scratch_);
       if (session.empty()) {
         Skip(number, "empty session field");
         return nullptr;
@@ -348,22 +530,19 @@ class FileParser {
     auto [it, inserted] = group_index_.try_emplace(key_, result_.groups.size());
     if (inserted) {
       result_.groups.push_back({std::string(user), std::string(session), {}});
-      // Reserve for the common one-group file: rows x columns.
-      if (user_col_ < 0 && session_col_ < 0) {
-        result_.groups.back().values.reserve(CountLines(contents_) * value_columns_.size());
-      }
     }
     last_group_ = static_cast<int>(it->second);
     return &result_.groups[last_group_];
   }
 
-  absl::string_view contents_;
+  LineSource& source_;
   const std::string& path_;
   const CsvOptions& options_;
   const FileLabels& labels_;
   const bool strict_;
   const int64_t max_skipped_;
   Delimiter delimiter_ = Delimiter::kComma;
+  char terminator_ = 0;  // 0: none.
   size_t num_fields_ = 0;
   int user_col_ = -1;
   int session_col_ = -1;
@@ -375,7 +554,12 @@ class FileParser {
   std::vector<int> slot_of_column_;  // Output slot of each column, or -1.
   std::unordered_map<std::string, size_t> group_index_;
   std::string key_;
+  std::string user_scratch_;
+  std::string session_scratch_;
   int last_group_ = -1;
+  double avg_line_bytes_ = 1;
+  int64_t sample_left_ = 0;  // Read-ahead lines not parsed yet.
+  int64_t line_ = 0;         // Number of the row being parsed.
   absl::Status status_;
   CsvFileResult result_;
 };
@@ -437,12 +621,22 @@ absl::StatusOr<HeaderMode> ParseHeaderMode(absl::string_view text) {
       absl::StrCat("--header must be auto, yes or no; got '", text, "'"));
 }
 
+absl::StatusOr<RowTerminator> ParseRowTerminator(absl::string_view text) {
+  const std::string t = absl::AsciiStrToLower(text);
+  if (t == "auto") return RowTerminator::kAuto;
+  if (t == "none" || t == "no") return RowTerminator::kNone;
+  if (t == "semicolon" || t == ";") return RowTerminator::kSemicolon;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--row_terminator must be auto, none or semicolon; got '", text, "'"));
+}
+
 absl::StatusOr<CsvFileResult> ParseCsvBuffer(absl::string_view contents,
                                              const std::string& path,
                                              const CsvOptions& options,
                                              const FileLabels& labels, bool strict,
                                              int64_t max_skipped_records) {
-  FileParser parser(contents, path, options, labels, strict, max_skipped_records);
+  LineSource source(contents, HoldLimit(options));
+  FileParser parser(&source, path, options, labels, strict, max_skipped_records);
   return parser.Run();
 }
 
@@ -463,23 +657,24 @@ absl::StatusOr<CsvFileResult> ParseCsvFile(const std::string& path,
     close(fd);
     return absl::FailedPreconditionError(absl::StrCat(path, ": not a regular file"));
   }
-  std::string contents;
-  contents.resize(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = read(fd, contents.data() + done, contents.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      close(fd);
-      return absl::DataLossError(absl::StrCat(
-          path, ": read failed after ", done, " bytes: ",
-          n == 0 ? "file shrank" : std::strerror(err)));
-    }
-    done += static_cast<size_t>(n);
+  // Read in chunks: a file larger than memory is streamed, never loaded whole.
+  // The buffer is kept per thread for the next file, unless a long line grew
+  // it past twice its usual size.
+  thread_local csv_internal::ReadBuffer buffer;
+  absl::StatusOr<CsvFileResult> result = absl::ResourceExhaustedError(
+      absl::StrCat(path, ": out of memory allocating the read buffer"));
+  try {
+    LineSource source(fd, static_cast<int64_t>(st.st_size), options.read_chunk_bytes,
+                      HoldLimit(options), &buffer);
+    FileParser parser(&source, path, options, labels, strict, max_skipped_records);
+    result = parser.Run();
+  } catch (const std::bad_alloc&) {
   }
   close(fd);
-  return ParseCsvBuffer(contents, path, options, labels, strict, max_skipped_records);
+  if (buffer.capacity > 2 * static_cast<size_t>(std::max<int64_t>(1, options.read_chunk_bytes))) {
+    buffer = csv_internal::ReadBuffer();
+  }
+  return result;
 }
 
 }  // namespace tripletstream

@@ -18,6 +18,15 @@ enum class Delimiter {
   kWhitespace  // One or more spaces / tabs; leading blanks ignored.
 };
 
+// What may follow the last field of a row, as the ';' in WISDM's "x,y,z;".
+enum class RowTerminator {
+  kAuto,       // ';' when the delimiter is not ';' and the first line, or the
+               // first data line after a header, ends with one.
+  kNone,
+  kSemicolon,  // An optional ';' after the last field (with delimiter ';' it
+               // is just a trailing delimiter, accepted anyway).
+};
+
 enum class HeaderMode {
   kAuto,     // A first line with any non-numeric field is a header.
   kPresent,
@@ -39,9 +48,14 @@ absl::StatusOr<ColumnRef> ParseColumnRef(absl::string_view text);
 absl::StatusOr<std::vector<ColumnRef>> ParseColumnList(absl::string_view text);
 absl::StatusOr<Delimiter> ParseDelimiter(absl::string_view text);
 absl::StatusOr<HeaderMode> ParseHeaderMode(absl::string_view text);
+absl::StatusOr<RowTerminator> ParseRowTerminator(absl::string_view text);
 
+// Fields may be in double quotes (RFC 4180): "1.5" is a number, a quoted
+// delimiter does not split a field, and "" inside quotes is a quote in
+// names. A quoted field cannot span lines.
 struct CsvOptions {
   Delimiter delimiter = Delimiter::kAuto;
+  RowTerminator row_terminator = RowTerminator::kAuto;
   HeaderMode header = HeaderMode::kAuto;
   // Value columns, in output channel order. Empty: every column except the
   // user and session columns and columns with an empty header name (a pandas
@@ -53,8 +67,12 @@ struct CsvOptions {
   ColumnRef user_column;
   // Column holding the session of each row; optional.
   ColumnRef session_column;
-  // Lines longer than this many bytes are malformed.
+  // Lines longer than this many bytes are malformed. The first line (the
+  // header) may be up to max(this, 1 MiB) bytes.
   int64_t max_line_bytes = 1 << 16;
+  // ParseCsvFile reads files this many bytes at a time, so a file of any
+  // size is streamed through a bounded buffer.
+  int64_t read_chunk_bytes = 1 << 20;
 };
 
 // Why a row was skipped, with its location.
@@ -89,9 +107,13 @@ struct FileLabels {
 // Parses one CSV file. Malformed rows (wrong field count, non-numeric field,
 // NaN or infinity, over-long line) are skipped and recorded; with `strict`
 // the first one fails the call with INVALID_ARGUMENT naming file:line.
-// Errors: NOT_FOUND / PERMISSION_DENIED for unreadable files,
-// FAILED_PRECONDITION for a file without usable data rows (or, with default
-// columns, without a numeric column), INVALID_ARGUMENT for a missing column.
+// Errors: NOT_FOUND / PERMISSION_DENIED for unreadable files, DATA_LOSS for a
+// read error, FAILED_PRECONDITION for a file without usable data rows (or,
+// with default columns, without a numeric column, or with a first line over
+// the header limit), INVALID_ARGUMENT for a missing column,
+// RESOURCE_EXHAUSTED when the file's values would not fit in memory (more
+// than the machine's physical memory, or an allocation failed). Every message
+// starts with the path. Never throws.
 absl::StatusOr<CsvFileResult> ParseCsvFile(const std::string& path,
                                            const CsvOptions& options,
                                            const FileLabels& labels,

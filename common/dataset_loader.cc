@@ -1,14 +1,19 @@
 #include "common/dataset_loader.h"
 
 #include <glog/logging.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <new>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -29,37 +34,115 @@ struct FileTask {
   FileLabels labels;
 };
 
-absl::StatusOr<std::vector<std::string>> ListFiles(const LoaderConfig& config) {
-  std::error_code ec;
-  if (!fs::is_directory(config.root, ec)) {
-    return absl::NotFoundError(absl::StrCat("data root '", config.root,
-                                            "' does not exist or is not a directory"));
-  }
-  std::vector<std::string> relative;
-  fs::recursive_directory_iterator it(
-      config.root,
-      fs::directory_options::follow_directory_symlink |
-          fs::directory_options::skip_permission_denied,
-      ec);
-  if (ec) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot list '", config.root, "': ", ec.message()));
-  }
-  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) {
-      LOG(WARNING) << "while listing " << config.root << ": " << ec.message();
-      ec.clear();
-      continue;
+struct Listing {
+  std::vector<std::string> files;          // Relative to the root, sorted.
+  std::vector<std::string> ignored_links;  // "link -> target: why".
+};
+
+// Lists the data files under the root. Symlinked folders are followed, but
+// every folder (by device and inode) is listed at most once: real folders
+// first, then symlinked ones in discovery order, so a link back up the tree
+// (a cycle) or a second link to a listed folder is not followed; it is
+// reported instead. Entries are visited in name order, so which of two
+// paths to one folder is kept does not depend on the file system.
+class FileLister {
+ public:
+  explicit FileLister(const LoaderConfig& config) : config_(config) {}
+
+  absl::StatusOr<Listing> Run() {
+    std::error_code ec;
+    if (!fs::is_directory(config_.root, ec)) {
+      return absl::NotFoundError(absl::StrCat(
+          "data root '", config_.root, "' does not exist or is not a directory"));
     }
-    const std::string name = it->path().filename().string();
-    if (!absl::EndsWith(name, config.file_suffix)) continue;
-    if (!it->is_regular_file(ec)) continue;
-    // Lexical: a symlinked folder keeps its name under the root.
-    relative.push_back(it->path().lexically_relative(config.root).generic_string());
+    struct stat st;
+    if (stat(config_.root.c_str(), &st) != 0) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot list '", config_.root, "': ", std::strerror(errno)));
+    }
+    seen_.insert({st.st_dev, st.st_ino});
+    if (absl::Status s = Walk(config_.root, ""); !s.ok()) return s;
+    // `links_` grows while symlinked folders are walked.
+    for (size_t i = 0; i < links_.size(); ++i) {
+      const std::string relative = links_[i];
+      const std::string path = Join(relative);
+      if (stat(path.c_str(), &st) != 0) continue;  // Gone since listed.
+      if (!seen_.insert({st.st_dev, st.st_ino}).second) {
+        std::error_code link_ec;
+        const fs::path target = fs::read_symlink(path, link_ec);
+        std::string why = absl::StrCat(
+            relative, " -> ", link_ec ? std::string("?") : target.string(),
+            ": symlinked folder not followed: it leads to a folder already listed (a "
+            "symlink cycle, or a second path to the same files)");
+        LOG(WARNING) << "under " << config_.root << ": " << why;
+        listing_.ignored_links.push_back(std::move(why));
+        continue;
+      }
+      (void)Walk(path, relative);
+    }
+    std::sort(listing_.files.begin(), listing_.files.end());
+    return std::move(listing_);
   }
-  std::sort(relative.begin(), relative.end());
-  return relative;
-}
+
+ private:
+  std::string Join(const std::string& relative) const {
+    return (fs::path(config_.root) / relative).string();
+  }
+
+  // Lists `dir` (`relative` to the root, "" for the root itself), descending
+  // into real subfolders and queueing symlinked ones.
+  absl::Status Walk(const std::string& dir, const std::string& relative) {
+    std::error_code ec;
+    fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+    if (ec) {
+      if (relative.empty()) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("cannot list '", config_.root, "': ", ec.message()));
+      }
+      LOG(WARNING) << "while listing " << dir << ": " << ec.message();
+      return absl::OkStatus();
+    }
+    std::vector<fs::directory_entry> entries;
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+      if (ec) {
+        LOG(WARNING) << "while listing " << dir << ": " << ec.message();
+        break;
+      }
+      entries.push_back(*it);
+    }
+    std::sort(entries.begin(), entries.end(),
+              [](const fs::directory_entry& a, const fs::directory_entry& b) {
+                return a.path().filename() < b.path().filename();
+              });
+    for (const fs::directory_entry& entry : entries) {
+      const std::string name = entry.path().filename().string();
+      // Lexical: a symlinked folder keeps its name under the root.
+      const std::string child = relative.empty() ? name : absl::StrCat(relative, "/", name);
+      std::error_code entry_ec;
+      if (entry.is_directory(entry_ec)) {  // Follows symlinks.
+        if (entry.is_symlink(entry_ec)) {
+          links_.push_back(child);
+          continue;
+        }
+        struct stat st;
+        if (stat(entry.path().c_str(), &st) != 0) continue;
+        // A folder reached twice without a symlink (a bind mount).
+        if (!seen_.insert({st.st_dev, st.st_ino}).second) continue;
+        (void)Walk(entry.path().string(), child);
+        continue;
+      }
+      if (!absl::EndsWith(name, config_.file_suffix)) continue;
+      if (!entry.is_regular_file(entry_ec)) continue;
+      listing_.files.push_back(child);
+    }
+    return absl::OkStatus();
+  }
+
+  const LoaderConfig& config_;
+  std::set<std::pair<dev_t, ino_t>> seen_;  // Folders listed or being listed.
+  std::vector<std::string> links_;          // Symlinked folders to follow.
+  Listing listing_;
+};
 
 // Assigns users/sessions by layout; nullopt (with `why`) when a file does not
 // belong to the dataset.
@@ -115,10 +198,12 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
           "--user_regex '", config.path_regex, "' has no (?P<user>...) group"));
     }
   }
-  auto listed = ListFiles(config);
-  if (!listed.ok()) return listed.status();
+  auto listing = FileLister(config).Run();
+  if (!listing.ok()) return listing.status();
+  const std::vector<std::string>* listed = &listing->files;
 
   LoadedData out;
+  out.ignored_links = std::move(listing->ignored_links);
   out.stats.files_found = static_cast<int64_t>(listed->size());
   std::vector<FileTask> tasks;
   int64_t unmatched = 0;
@@ -140,12 +225,13 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
 
   // Parse in parallel; results are kept per file so the merge below runs in
   // path order whatever the thread count. A fatal result (any failure under
-  // strict, a configuration error otherwise) stops the files after it, but
-  // every file before it is still parsed, so the error reported is the first
-  // in path order.
+  // strict, a configuration error or a file too large for memory otherwise)
+  // stops the files after it, but every file before it is still parsed, so
+  // the error reported is the first in path order.
   auto fatal = [&config](const absl::StatusOr<CsvFileResult>& result) {
     return !result.ok() &&
-           (config.strict || result.status().code() == absl::StatusCode::kInvalidArgument);
+           (config.strict || result.status().code() == absl::StatusCode::kInvalidArgument ||
+            result.status().code() == absl::StatusCode::kResourceExhausted);
   };
   std::vector<absl::StatusOr<CsvFileResult>> results(
       tasks.size(), absl::UnknownError("not parsed"));
@@ -154,8 +240,13 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
   auto worker = [&] {
     for (size_t i = next.fetch_add(1); i < tasks.size(); i = next.fetch_add(1)) {
       if (i > first_fatal.load()) return;
-      results[i] = ParseCsvFile(tasks[i].path, config.csv, tasks[i].labels, config.strict,
-                                config.max_skipped_records);
+      try {  // ParseCsvFile does not throw; an exception here would end the process.
+        results[i] = ParseCsvFile(tasks[i].path, config.csv, tasks[i].labels,
+                                  config.strict, config.max_skipped_records);
+      } catch (const std::bad_alloc&) {
+        results[i] = absl::ResourceExhaustedError(
+            absl::StrCat(tasks[i].path, ": out of memory while loading"));
+      }
       if (fatal(results[i])) {
         size_t seen = first_fatal.load();
         while (i < seen && !first_fatal.compare_exchange_weak(seen, i)) {
@@ -200,13 +291,19 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
         out.skipped_rows.push_back(std::move(row));
       }
     }
-    for (RowGroup& group : result->groups) {
-      std::vector<float>& values = merged[{group.user, group.session}];
-      if (values.empty()) {
-        values = std::move(group.values);
-      } else {
-        values.insert(values.end(), group.values.begin(), group.values.end());
+    try {
+      for (RowGroup& group : result->groups) {
+        std::vector<float>& values = merged[{group.user, group.session}];
+        if (values.empty()) {
+          values = std::move(group.values);
+        } else {
+          values.insert(values.end(), group.values.begin(), group.values.end());
+        }
       }
+    } catch (const std::bad_alloc&) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          tasks[i].path, ": out of memory adding its rows to the ", out.stats.rows_kept,
+          " rows of the files before it; the data set does not fit in memory"));
     }
     result = absl::CancelledError("merged");  // Frees the file's memory early.
   }
@@ -276,6 +373,7 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
 
 absl::Status WriteSkipReport(const LoadedData& data, const std::string& path) {
   std::ofstream out(path);
+  for (const std::string& link : data.ignored_links) out << link << "\n";
   for (const std::string& file : data.skipped_files) out << file << "\n";
   for (const SkippedRow& row : data.skipped_rows) {
     out << row.file << ":" << row.line << ": " << row.reason << "\n";

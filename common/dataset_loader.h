@@ -48,17 +48,25 @@ struct LoadedData {
   std::vector<SkippedRow> skipped_rows;
   // "path: reason" for every file that was skipped whole.
   std::vector<std::string> skipped_files;
+  // "link -> target: reason" for every symlinked folder not followed because
+  // the folder it leads to was already listed (see LoadDataset).
+  std::vector<std::string> ignored_links;
 };
 
 // Finds and parses every data file in parallel. Files are processed in
 // sorted relative-path order so the result does not depend on thread count.
+// Symlinked folders are followed, but each folder (device and inode) is
+// listed once: a link back up the tree, or a second path to a listed folder,
+// is skipped with a warning and recorded in `ignored_links`.
 // All files must yield the same channel names (else INVALID_ARGUMENT naming
 // both files). Rows of a (user, session) found in several files are
 // concatenated in path order. Fails when the root does not exist, when no
-// file yields rows, or under `strict` on the first bad row or file.
+// file yields rows, under `strict` on the first bad row or file, and with
+// RESOURCE_EXHAUSTED naming the file when a file's rows do not fit in memory.
 absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config);
 
-// Writes every skipped row and file as "file:line: reason" lines.
+// Writes every ignored symlink, skipped file and skipped row ("file:line:
+// reason") as one line each.
 absl::Status WriteSkipReport(const LoadedData& data, const std::string& path);
 
 }  // namespace tripletstream

@@ -366,6 +366,107 @@ TEST(DatasetLoaderTest, SkippedRowRecordsAreCappedButCountsExact) {
               ElementsAre(HasSubstr("text.csv: no numeric value columns")));
 }
 
+// --- Symlinked folders ---
+
+void Symlink(const std::string& target, const std::string& link) {
+  std::filesystem::create_directory_symlink(target, link);
+}
+
+TEST(DatasetLoaderTest, SymlinkBackUpTheTreeIsNotFollowed) {
+  // alice/loop -> .. used to list alice/s.csv again as alice/loop/alice/s.csv,
+  // alice/loop/alice/loop/alice/s.csv, ... until ELOOP: 41 sessions.
+  testing::TempDir dir;
+  dir.WriteFile("alice/s.csv", "x\n1\n");
+  dir.WriteFile("bob/s.csv", "x\n2\n");
+  Symlink("..", dir.path() + "/alice/loop");
+  auto loaded = LoadDataset(Config(dir.path()));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_THAT(loaded->dataset.session_names, ElementsAre("alice/s.csv", "bob/s.csv"));
+  EXPECT_EQ(loaded->stats.files_found, 2);
+  ASSERT_EQ(loaded->ignored_links.size(), 1u);
+  EXPECT_THAT(loaded->ignored_links[0], HasSubstr("alice/loop -> ..: symlinked folder not "
+                                                  "followed"));
+  const std::string report = dir.path() + "/../report_" +
+                             std::filesystem::path(dir.path()).filename().string();
+  ASSERT_TRUE(WriteSkipReport(*loaded, report).ok());
+  std::ifstream in(report);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(report);
+  EXPECT_THAT(text, HasSubstr("alice/loop -> .."));
+}
+
+TEST(DatasetLoaderTest, SymlinkedUserFolderIsFollowedOnce) {
+  testing::TempDir dir;
+  testing::TempDir elsewhere;
+  dir.WriteFile("alice/s.csv", "x\n1\n");
+  elsewhere.WriteFile("carol/day1/s.csv", "x\n3\n");
+  Symlink(elsewhere.path() + "/carol", dir.path() + "/carol");
+  // A cycle inside the linked tree, back to its own top.
+  Symlink(elsewhere.path() + "/carol", elsewhere.path() + "/carol/day1/again");
+  auto loaded = LoadDataset(Config(dir.path()));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_THAT(loaded->dataset.user_names, ElementsAre("alice", "carol"));
+  EXPECT_THAT(loaded->dataset.session_names, ElementsAre("alice/s.csv", "carol/day1/s.csv"));
+  ASSERT_EQ(loaded->ignored_links.size(), 1u);
+  EXPECT_THAT(loaded->ignored_links[0], HasSubstr("carol/day1/again -> "));
+}
+
+TEST(DatasetLoaderTest, SecondPathToAListedFolderIsNotFollowed) {
+  // The real folder wins over a link to it, and of two links to one folder
+  // the first in name order wins, whatever order the file system lists.
+  testing::TempDir dir;
+  testing::TempDir elsewhere;
+  dir.WriteFile("bob/s.csv", "x\n2\n");
+  elsewhere.WriteFile("d/s.csv", "x\n4\n");
+  Symlink("bob", dir.path() + "/alias");  // Sorts before "bob".
+  Symlink(elsewhere.path() + "/d", dir.path() + "/zed");
+  Symlink(elsewhere.path() + "/d", dir.path() + "/yan");
+  for (int threads : {1, 3}) {
+    LoaderConfig config = Config(dir.path());
+    config.threads = threads;
+    auto loaded = LoadDataset(config);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_THAT(loaded->dataset.user_names, ElementsAre("bob", "yan"));
+    EXPECT_THAT(loaded->ignored_links,
+                ElementsAre(HasSubstr("alias -> bob: "), HasSubstr("zed -> ")));
+  }
+}
+
+// --- Files too large for memory, row terminators, quoted fields ---
+
+TEST(DatasetLoaderTest, FileTooLargeForMemoryFailsTheLoadNamingIt) {
+  testing::TempDir dir;
+  dir.WriteFile("alice/a.csv", "x,y\n1,2\n");
+  const std::string huge = dir.WriteFile("bob/huge.csv", [] {
+    std::string text = "x,y\n";
+    for (int i = 0; i < 100; ++i) text += "1.5,2.5\n";
+    return text;
+  }());
+  // Sparse: 8 TiB that take no disk, and whose floats fit in no machine.
+  if (truncate(huge.c_str(), off_t{1} << 43) != 0) GTEST_SKIP() << "no sparse files";
+  auto loaded = LoadDataset(Config(dir.path()));
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(loaded.status().message(), HasSubstr("bob/huge.csv:2: about "));
+}
+
+TEST(DatasetLoaderTest, RowTerminatedAndQuotedFilesYieldTheSameColumns) {
+  testing::TempDir dir;
+  dir.WriteFile("alice/a.csv", "x,y,z\n1,2,3;\n4,5,6;\n");
+  dir.WriteFile("bob/b.csv", "\"x\",\"y\",\"z\"\n\"7\",\"8\",\"9\"\n");
+  dir.WriteFile("carol/c.csv", "x;y;z;\n10;11;12;\n");
+  LoaderConfig config = Config(dir.path());
+  config.strict = true;
+  auto loaded = LoadDataset(config);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Dataset& d = loaded->dataset;
+  EXPECT_THAT(d.channel_names, ElementsAre("x", "y", "z"));
+  ASSERT_EQ(d.series.size(), 3u);
+  EXPECT_THAT(d.series[0].values, ElementsAre(1, 2, 3, 4, 5, 6));
+  EXPECT_THAT(d.series[1].values, ElementsAre(7, 8, 9));
+  EXPECT_THAT(d.series[2].values, ElementsAre(10, 11, 12));
+}
+
 TEST(DatasetLoaderTest, LoadsTheRealMotionSenseData) {
   // The full dataset lives beside the repository (../shared), not in it.
   const char* env = std::getenv("TS_MOTIONSENSE");
