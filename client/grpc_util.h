@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include "common/grpc_status.h"  // FromGrpcStatus, ToGrpcStatus.
+#include "common/tls_files.h"
 
 #include "absl/status/status.h"
 
@@ -25,9 +26,14 @@ struct ChannelOptions {
   int max_reconnect_backoff_ms = 2000;
   // Largest message accepted; -1 = no limit (batches can be large).
   int max_receive_message_bytes = -1;
+  // TLS to the servers (ca: the CA their certificates chain to; cert/key:
+  // this client's, for mutual TLS). Plaintext when empty.
+  TlsFiles tls;
 };
 
-// A channel to `target` with `options`.
+// A channel to `target` with `options`. TLS files are read here; validate
+// them at startup (ValidateTlsFiles): one that cannot be read now gives a
+// channel whose calls fail with UNAVAILABLE naming the reason in the log.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
                                            const ChannelOptions& options = {});
 

@@ -46,6 +46,10 @@ ABSL_FLAG(int, prefetch, 4, "Batches buffered per server shard.");
 ABSL_FLAG(bool, verify, true,
           "Recompute every batch digest (index, shape and exactly-once checks "
           "always run).");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA the servers' certificates chain to: connect over TLS. Default: plaintext.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate for mutual TLS (with --tls_key).");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(double, read_delay_ms, 0,
           "Sleep this long after each batch (simulates a slow trainer).");
 
@@ -92,6 +96,11 @@ int Run() {
   o.client.give_up_after_s = absl::GetFlag(FLAGS_give_up_after_s);
   o.client.verify_digests = absl::GetFlag(FLAGS_verify);
   config.read_delay_ms = absl::GetFlag(FLAGS_read_delay_ms);
+  o.client.channel.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                          absl::GetFlag(FLAGS_tls_ca)};
+  if (absl::Status s = ValidateTlsFiles(o.client.channel.tls, "--tls_"); !s.ok()) {
+    return Fail(2, std::string(s.message()));
+  }
   v1::StreamTripletsRequest& request = o.request;
   request.set_batch_size(absl::GetFlag(FLAGS_batch_size));
   request.set_p(absl::GetFlag(FLAGS_p));

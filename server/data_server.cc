@@ -25,13 +25,15 @@ absl::StatusOr<std::unique_ptr<DataServer>> DataServer::Start(
 }
 
 absl::StatusOr<std::unique_ptr<DataServer>> DataServer::Listen(
-    const DataServiceConfig& config, const std::string& listen_address) {
+    const DataServiceConfig& config, const std::string& listen_address,
+    std::shared_ptr<grpc::ServerCredentials> credentials) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::unique_ptr<DataServer> server(new DataServer(config));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(
+      listen_address, credentials != nullptr ? credentials : grpc::InsecureServerCredentials(),
+      &server->port_);
   builder.RegisterService(&server->grpc_service_);
   builder.SetMaxSendMessageSize(-1);
   // Without this gRPC sets SO_REUSEPORT, and two servers asking for port 0

@@ -26,9 +26,11 @@ namespace tripletstream {
 // starts draining.
 class DataServer {
  public:
-  // Listens at once, without a dataset.
+  // Listens at once, without a dataset; plaintext unless `credentials`
+  // (common/tls_files.h MakeServerCredentials) say otherwise.
   static absl::StatusOr<std::unique_ptr<DataServer>> Listen(
-      const DataServiceConfig& config, const std::string& listen_address);
+      const DataServiceConfig& config, const std::string& listen_address,
+      std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
   // Listen + Serve.
   static absl::StatusOr<std::unique_ptr<DataServer>> Start(
       std::shared_ptr<const PreparedDataset> dataset, const DataServiceConfig& config,

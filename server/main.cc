@@ -22,6 +22,7 @@
 #include "common/dataset_loader.h"
 #include "common/prepared_dataset.h"
 #include "common/program_init.h"
+#include "common/tls_files.h"
 #include "metrics/metrics_http_server.h"
 #include "metrics/metrics_registry.h"
 #include "server/data_server.h"
@@ -42,6 +43,10 @@ ABSL_FLAG(std::string, columns, "",
           "Value columns, comma separated names or #positions (0-based); empty = "
           "every numeric column except user/session columns and unnamed columns.");
 ABSL_FLAG(std::string, delimiter, "auto", "auto, comma, semicolon, tab or space.");
+ABSL_FLAG(std::string, row_terminator, "auto",
+          "auto, none or semicolon: a ';' that may end each row after its last field, as "
+          "in WISDM (\"x,y,z;\"). auto: when the delimiter is not ';' and the first line, "
+          "or the first data line after a header, ends with one.");
 ABSL_FLAG(std::string, header, "auto", "auto, yes or no: whether files start with a header.");
 ABSL_FLAG(std::string, user_regex, "",
           "RE2 matched against each file's path relative to --data, with named groups "
@@ -65,6 +70,12 @@ ABSL_FLAG(float, jitter, 0.0f, "Augmentation: Gaussian jitter sigma (0 = off).")
 ABSL_FLAG(float, scale, 0.0f, "Augmentation: per-channel amplitude scale sigma (0 = off).");
 ABSL_FLAG(int, shift, 0, "Augmentation: max time shift in samples (0 = off).");
 ABSL_FLAG(int, max_batch_size, 4096, "Largest batch (B, P*K or windows) a client may ask.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain: serve gRPC over TLS (with --tls_key). Files are re-read "
+          "every 5 s, so a rotated certificate needs no restart. Default: plaintext.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: require client certificates that chain to it (mutual TLS).");
 ABSL_FLAG(int, max_streams, 64,
           "Streams open at once; more get RESOURCE_EXHAUSTED (clients fail over). 0 = no "
           "limit.");
@@ -95,6 +106,9 @@ absl::Status BuildLoaderConfig(LoaderConfig* config) {
   auto delimiter = ParseDelimiter(absl::GetFlag(FLAGS_delimiter));
   if (!delimiter.ok()) return delimiter.status();
   config->csv.delimiter = *delimiter;
+  auto row_terminator = ParseRowTerminator(absl::GetFlag(FLAGS_row_terminator));
+  if (!row_terminator.ok()) return row_terminator.status();
+  config->csv.row_terminator = *row_terminator;
   auto header = ParseHeaderMode(absl::GetFlag(FLAGS_header));
   if (!header.ok()) return header.status();
   config->csv.header = *header;
@@ -209,6 +223,12 @@ int Run() {
   absl::Status status = BuildLoaderConfig(&loader_config);
   if (status.ok()) status = BuildServiceConfig(&service_config);
   if (status.ok()) status = ParseSplitFractions(absl::GetFlag(FLAGS_split), &prep.split);
+  TlsFiles tls{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+               absl::GetFlag(FLAGS_tls_client_ca)};
+  if (status.ok()) status = ValidateTlsFiles(tls, "--tls_");
+  if (status.ok() && tls.enabled() && tls.cert.empty()) {
+    status = absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
+  }
   if (!status.ok()) {
     std::cerr << "tripletstream-server: " << status.message() << "\n"
               << "Try --help.\n";
@@ -234,13 +254,20 @@ int Run() {
   if (!absl::GetFlag(FLAGS_dry_run)) {
     const std::string address =
         absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port));
-    auto listening = DataServer::Listen(service_config, address);
+    auto credentials = MakeServerCredentials(tls);
+    if (!credentials.ok()) {
+      LOG(ERROR) << credentials.status();
+      return 2;
+    }
+    auto listening = DataServer::Listen(service_config, address, *credentials);
     if (!listening.ok()) {
       LOG(ERROR) << listening.status();
       return 1;
     }
     server = *std::move(listening);
     LOG(INFO) << "listening on " << absl::GetFlag(FLAGS_host) << ":" << server->port()
+              << (tls.enabled() ? tls.ca.empty() ? " with TLS" : " with mutual TLS"
+                                : " (plaintext)")
               << " (NOT_SERVING until the dataset is loaded)";
     if (absl::Status s = StartMetrics(server->stats(), &registry, &metrics_server); !s.ok()) {
       LOG(ERROR) << s;

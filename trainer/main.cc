@@ -38,6 +38,11 @@ ABSL_FLAG(std::string, servers, "127.0.0.1:50051",
 ABSL_FLAG(double, stall_timeout_s, 30,
           "A data server that sends no batch for this long (frozen, overloaded) is "
           "failed over like a dead one; 0 = wait forever.");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA the data servers' certificates chain to: connect over TLS. Default: "
+          "plaintext.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate for mutual TLS (with --tls_key).");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(double, give_up_after_s, 60,
           "Fail (exit 1) when no server delivered a shard for this long.");
 ABSL_FLAG(std::string, device, "cpu", "cpu or cuda.");
@@ -136,6 +141,9 @@ absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
   c.servers = SplitServerList(absl::GetFlag(FLAGS_servers));
   c.stall_timeout_s = absl::GetFlag(FLAGS_stall_timeout_s);
   c.give_up_after_s = absl::GetFlag(FLAGS_give_up_after_s);
+  c.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+           absl::GetFlag(FLAGS_tls_ca)};
+  if (absl::Status s = ValidateTlsFiles(c.tls, "--tls_"); !s.ok()) return s;
   if (!(c.stall_timeout_s >= 0) || !(c.give_up_after_s >= 0)) {
     return absl::InvalidArgumentError("--stall_timeout_s and --give_up_after_s must be >= 0");
   }

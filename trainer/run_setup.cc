@@ -127,6 +127,7 @@ ClientOptions ClientOptionsOf(const TrainConfig& config) {
   ClientOptions client;
   client.stall_timeout_s = config.stall_timeout_s;
   client.give_up_after_s = config.give_up_after_s;
+  client.channel.tls = config.tls;
   return client;
 }
 

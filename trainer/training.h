@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/server_list.h"
+#include "common/tls_files.h"
 #include "trainer/stop_signal.h"
 #include "trainer/tcn.h"
 
@@ -59,6 +60,7 @@ struct TrainConfig {
   // dead one (client/ progress deadline); 0 = wait forever.
   double stall_timeout_s = 30;
   double give_up_after_s = 60;    // No server delivered for this long: fail.
+  TlsFiles tls;                   // TLS to the servers; plaintext when empty.
   int torch_threads = 0;          // Intra-op threads; 0 = hardware concurrency.
 };
 

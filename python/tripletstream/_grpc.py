@@ -41,8 +41,38 @@ class DataLossError(StreamError):
         super().__init__(grpc.StatusCode.DATA_LOSS, message)
 
 
-def make_channel(address):
-    return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+def tls_files(ca=None, cert=None, key=None):
+    """Checked TLS settings: None for plaintext, else a dict of PEM bytes.
+    ca: the CA the servers' certificates chain to; cert/key: this client's
+    certificate for mutual TLS."""
+    if not (ca or cert or key):
+        return None
+    if bool(cert) != bool(key):
+        raise ValueError("tls_cert and tls_key go together")
+    out = {}
+    for name, path in (("ca", ca), ("cert", cert), ("key", key)):
+        if not path:
+            out[name] = None
+            continue
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise ValueError(f"tls_{name}: cannot read {path}: {e.strerror}") from None
+        if b"-----BEGIN " not in data:
+            raise ValueError(f"tls_{name}: {path} is not a PEM file")
+        out[name] = data
+    return out
+
+
+def make_channel(address, tls=None):
+    """A channel with the package's options; TLS when `tls` (from tls_files)."""
+    if tls is None:
+        return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+    credentials = grpc.ssl_channel_credentials(root_certificates=tls["ca"],
+                                               private_key=tls["key"],
+                                               certificate_chain=tls["cert"])
+    return grpc.secure_channel(address, credentials, options=CHANNEL_OPTIONS)
 
 
 def split_servers(servers):

@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from tripletstream import _digest
 from tripletstream._grpc import (TRANSIENT, DataLossError, StreamError, expand_servers,
-                                 make_channel, rank_and_world_size, split_servers)
+                                 make_channel, rank_and_world_size, split_servers, tls_files)
 from tripletstream._reader import EpochReader, Watchdog, first_at_or_after, readonly_tensor
 from tripletstream.v1 import tripletstream_pb2 as pb
 from tripletstream.v1 import tripletstream_pb2_grpc as pb_grpc
@@ -45,11 +45,12 @@ def keep_freed_memory_for_reuse():
         pass
 
 
-def fetch_dataset_info(servers, timeout_s=30):
+def fetch_dataset_info(servers, timeout_s=30, tls_ca=None, tls_cert=None, tls_key=None):
     """GetDatasetInfoResponse from the first server that answers."""
     errors = []
+    tls = tls_files(tls_ca, tls_cert, tls_key)
     for address in expand_servers(servers):
-        channel = make_channel(address)
+        channel = make_channel(address, tls)
         try:
             return pb_grpc.TripletStreamStub(channel).GetDatasetInfo(
                 pb.GetDatasetInfoRequest(), timeout=timeout_s)
@@ -83,12 +84,14 @@ class TripletStream(IterableDataset):
     number of workers); with worker processes use StreamLoader, which sees
     the batches the main process consumed. Tensors are read-only views of
     the received bytes. tune_malloc: see keep_freed_memory_for_reuse.
+    tls_ca / tls_cert / tls_key: PEM files for TLS (mutual with cert and key).
     """
 
     def __init__(self, servers, mode="triplet", batch_size=64, p=16, k=4, seed=1, epoch=0,
                  rank=None, world_size=None, positive_other_session=False,
                  expected_fingerprint="", prefetch=4, stall_timeout_s=30.0,
-                 give_up_after_s=60.0, verify=True, tune_malloc=True):
+                 give_up_after_s=60.0, verify=True, tune_malloc=True, tls_ca=None,
+                 tls_cert=None, tls_key=None):
         super().__init__()
         if mode not in ("triplet", "pk"):
             raise ValueError(f"mode must be 'triplet' or 'pk', got {mode!r}")
@@ -113,6 +116,7 @@ class TripletStream(IterableDataset):
                             initial_backoff_s=0.05, max_backoff_s=2.0)
         self.epoch, self._start_index = epoch, 0
         self.tune_malloc = tune_malloc
+        self.tls = tls_files(tls_ca, tls_cert, tls_key)
         self.last_stats = {}
 
     # -- position ---------------------------------------------------------
@@ -177,7 +181,7 @@ class TripletStream(IterableDataset):
         # Channels are opened here, after DataLoader workers fork (grpcio is
         # not fork-safe).
         addresses = expand_servers(self.servers)
-        channels = [make_channel(a) for a in addresses]
+        channels = [make_channel(a, self.tls) for a in addresses]
         counters = {"reconnects": 0, "stalls": 0}
         per_server = [0] * len(addresses)
         epoch = self.epoch
@@ -255,7 +259,7 @@ class StreamWindows(IterableDataset):
               "holdout": pb.SPLIT_HOLDOUT}
 
     def __init__(self, servers, split="test", expected_fingerprint="", batch_size=256,
-                 stall_timeout_s=30.0, verify=True):
+                 stall_timeout_s=30.0, verify=True, tls_ca=None, tls_cert=None, tls_key=None):
         super().__init__()
         if split not in self.SPLITS:
             raise ValueError(f"split must be one of {sorted(self.SPLITS)}, got {split!r}")
@@ -266,6 +270,7 @@ class StreamWindows(IterableDataset):
             raise ValueError("no servers given")
         self.split, self.fingerprint, self.batch_size = split, expected_fingerprint, batch_size
         self.stall_timeout_s, self.verify = float(stall_timeout_s), verify
+        self.tls = tls_files(tls_ca, tls_cert, tls_key)
 
     def __iter__(self):
         request = pb.StreamWindowsRequest(split=self.SPLITS[self.split],
@@ -275,7 +280,7 @@ class StreamWindows(IterableDataset):
         watchdog = Watchdog(self.stall_timeout_s)
         try:
             for address in expand_servers(self.servers):
-                channel = make_channel(address)
+                channel = make_channel(address, self.tls)
                 slot = watchdog.slot()
                 call = pb_grpc.TripletStreamStub(channel).StreamWindows(request)
                 slot.attach(call)

@@ -25,14 +25,20 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     ap.add_argument("--prefetch", type=int, default=4)
     ap.add_argument("--stall_timeout_s", type=float, default=30)
+    ap.add_argument("--give_up_after_s", type=float, default=60)
     ap.add_argument("--verify", type=int, default=1, help="1 = check every digest")
+    ap.add_argument("--tls_ca", default=None, help="PEM CA of the servers: TLS")
+    ap.add_argument("--tls_cert", default=None, help="PEM client certificate (mutual TLS)")
+    ap.add_argument("--tls_key", default=None, help="PEM key of --tls_cert")
     a = ap.parse_args(argv)
     if a.epochs < 1:
         ap.error("--epochs must be >= 1")
     try:
         stream = TripletStream(a.servers, mode=a.mode, batch_size=a.batch_size, p=a.p, k=a.k,
                                seed=a.seed, epoch=a.epoch, prefetch=a.prefetch,
-                               stall_timeout_s=a.stall_timeout_s, verify=bool(a.verify))
+                               stall_timeout_s=a.stall_timeout_s,
+                               give_up_after_s=a.give_up_after_s, verify=bool(a.verify),
+                               tls_ca=a.tls_ca, tls_cert=a.tls_cert, tls_key=a.tls_key)
     except ValueError as e:
         ap.error(str(e))
     loader = StreamLoader(stream, num_workers=a.workers)
