@@ -277,23 +277,25 @@ class EpochReader:
                 if e.code not in TRANSIENT and not resend:
                     shard.buffer.push(e, force=True)
                     return
+                error = e
             except BaseException as e:  # noqa: B902 -- the consumer must hear of it.
                 shard.buffer.push(e, force=True)
                 return
-                waited = time.monotonic() - last_progress
-                if waited > self._o["give_up_after_s"]:
-                    shard.buffer.push(StreamError(grpc.StatusCode.UNAVAILABLE, (
-                        f"shard {shard.k} of {n}: no server delivered for {waited:.0f} s "
-                        f"(give_up_after_s); last error: {e}")), force=True)
-                    return
-                nxt = (server + 1) % n
-                log.warning("shard %d of epoch %d: %s; re-requesting from batch %d on %s",
-                            shard.k, self._epoch, e, shard.next_index, self._addresses[nxt])
-                self._counters["reconnects"] += 1
-                server = nxt
-                if self._cancelled.wait(backoff):
-                    return
-                backoff = min(2 * backoff, self._o["max_backoff_s"])
+            # Transient: ask the next server, after a backoff.
+            waited = time.monotonic() - last_progress
+            if waited > self._o["give_up_after_s"]:
+                shard.buffer.push(StreamError(grpc.StatusCode.UNAVAILABLE, (
+                    f"shard {shard.k} of {n}: no server delivered for {waited:.0f} s "
+                    f"(give_up_after_s); last error: {error}")), force=True)
+                return
+            nxt = (server + 1) % n
+            log.warning("shard %d of epoch %d: %s; re-requesting from batch %d on %s",
+                        shard.k, self._epoch, error, shard.next_index, self._addresses[nxt])
+            self._counters["reconnects"] += 1
+            server = nxt
+            if self._cancelled.wait(backoff):
+                return
+            backoff = min(2 * backoff, self._o["max_backoff_s"])
 
     def _stream_shard(self, shard, server, progressed):
         address = self._addresses[server]
