@@ -46,7 +46,7 @@ TEST(MetricsEndpointTest, ServerAndTrainerEndpointsDuringATrainingRun) {
   const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
   TrainConfig c;
   c.servers = {address};
-  c.steps = 120;
+  c.steps = 400;  // Long enough to be scraped mid-run on a loaded machine.
   c.batch_size = 8;
   c.warmup_steps = 3;
   c.model.channels = 8;
