@@ -16,9 +16,12 @@ absl::Status Validate(const BatchStreamOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat("rank must be in [0, world_size), got rank ",
                                                    o.rank, " of ", o.world_size));
   }
-  if (o.start_epoch < 0 || o.start_index < 0 || o.epochs < 0 || o.end_index < 0) {
+  // Bounded so that shard arithmetic (rounding up to a residue) cannot overflow.
+  constexpr int64_t kMaxIndex = int64_t{1} << 62;
+  if (o.start_epoch < 0 || o.start_index < 0 || o.epochs < 0 || o.end_index < 0 ||
+      o.start_index > kMaxIndex || o.end_index > kMaxIndex) {
     return absl::InvalidArgumentError(
-        "start_epoch, start_index, epochs and end_index must be >= 0");
+        "start_epoch, start_index, epochs and end_index must be >= 0 (indices < 2^62)");
   }
   if (o.prefetch_per_shard < 1) {
     return absl::InvalidArgumentError(

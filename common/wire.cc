@@ -48,7 +48,8 @@ absl::Status CheckBatch(const v1::Batch& batch, int64_t epoch, int64_t index,
   const bool triplet = batch.mode() == v1::SAMPLING_MODE_TRIPLET;
   const int rank = triplet ? 4 : 3;
   const int64_t elements = Elements(batch.shape());
-  const int64_t windows = batch.shape_size() == rank
+  // Only from a valid shape: its product is bounded, so this cannot overflow.
+  const int64_t windows = batch.shape_size() == rank && elements >= 0
                               ? (triplet ? batch.shape(0) * batch.shape(1) : batch.shape(0))
                               : -1;
   if (batch.shape_size() != rank || elements < 0 || (triplet && batch.shape(0) != 3) ||

@@ -28,6 +28,13 @@ absl::StatusOr<IndexPlan> PlanIndices(int64_t batches_per_epoch, int64_t start,
   }
   IndexPlan plan;
   plan.step = count;
+  if (start >= batches_per_epoch) {
+    // Nothing left to serve. Rounding a start near INT64_MAX up to the shard's
+    // residue would overflow (signed overflow: UB, found by fuzzing).
+    plan.first = start;
+    plan.count = 0;
+    return plan;
+  }
   plan.first = FirstIndexAtOrAfter(start, count, shard_index);
   plan.count = CountBelow(plan.first, batches_per_epoch, count);
   if (max_batches > 0) plan.count = std::min(plan.count, max_batches);

@@ -72,6 +72,9 @@ TEST(WireTest, WrongIndexEpochShapeOrDigestIsDataLoss) {
   v1::Batch huge = batch;
   huge.set_shape(1, int64_t{1} << 40);  // Overflowing products are caught.
   EXPECT_EQ(CheckBatch(huge, 1, 5).code(), absl::StatusCode::kDataLoss);
+  v1::Batch wild = batch;  // 3 x 2^62 overflowed counting windows (fuzzing).
+  wild.set_shape(1, int64_t{1} << 62);
+  EXPECT_EQ(CheckBatch(wild, 1, 5).code(), absl::StatusCode::kDataLoss);
   v1::Batch flipped = batch;
   (*flipped.mutable_data())[3] ^= 1;
   EXPECT_THAT(CheckBatch(flipped, 1, 5).message(), HasSubstr("wrong digest"));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <set>
 #include <vector>
 
@@ -57,6 +59,19 @@ TEST(IndexPlanTest, RejectsBadArguments) {
   EXPECT_FALSE(PlanIndices(5, 0, 2, -1, 0).ok());
   EXPECT_FALSE(PlanIndices(5, 0, -3, 0, 0).ok());
   EXPECT_FALSE(PlanIndices(5, 0, 1, 0, -2).ok());
+}
+
+}  // namespace
+}  // namespace tripletstream
+
+namespace tripletstream {
+namespace {
+
+TEST(IndexPlanOverflowTest, StartNearTheLargestIndexServesNothing) {
+  // Rounding such a start up to the shard's residue overflowed (fuzzing).
+  auto plan = PlanIndices(10, std::numeric_limits<int64_t>::max() - 1, 7, 6, 0);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->count, 0);
 }
 
 }  // namespace
