@@ -135,67 +135,16 @@ void KeepFreedMemoryForReuse() {
   if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
-// The `train` flags as a TrainConfig; INVALID_ARGUMENT names a bad flag.
-absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
-  TrainConfig c;
-  c.servers = SplitServerList(absl::GetFlag(FLAGS_servers));
-  c.stall_timeout_s = absl::GetFlag(FLAGS_stall_timeout_s);
-  c.give_up_after_s = absl::GetFlag(FLAGS_give_up_after_s);
-  c.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
-           absl::GetFlag(FLAGS_tls_ca)};
-  if (absl::Status s = ValidateTlsFiles(c.tls, "--tls_"); !s.ok()) return s;
+// INVALID_ARGUMENT naming the first flag of `c` out of range.
+absl::Status CheckTrainConfig(const TrainConfig& c) {
   if (!(c.stall_timeout_s >= 0) || !(c.give_up_after_s >= 0)) {
     return absl::InvalidArgumentError("--stall_timeout_s and --give_up_after_s must be >= 0");
   }
-  c.device = absl::GetFlag(FLAGS_device);
-  c.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
-  c.resume = absl::GetFlag(FLAGS_resume);
-  c.steps = absl::GetFlag(FLAGS_steps);
-  c.minutes = absl::GetFlag(FLAGS_minutes);
-  c.max_steps_this_run = absl::GetFlag(FLAGS_stop_after);
-  const std::string loss = absl::GetFlag(FLAGS_loss);
-  if (loss == "triplet") {
-    c.loss = LossKind::kTriplet;
-  } else if (loss == "batch_hard") {
-    c.loss = LossKind::kBatchHard;
-  } else if (loss == "batch_all") {
-    c.loss = LossKind::kBatchAll;
-  } else {
-    return absl::InvalidArgumentError("--loss must be triplet, batch_hard or batch_all");
-  }
-  c.batch_size = absl::GetFlag(FLAGS_batch_size);
-  c.p = absl::GetFlag(FLAGS_p);
-  c.k = absl::GetFlag(FLAGS_k);
-  c.positive_other_session = absl::GetFlag(FLAGS_positive_other_session);
-  c.margin = absl::GetFlag(FLAGS_margin);
-  c.hard_mining_after = absl::GetFlag(FLAGS_hard_mining_after);
-  c.softmax_weight = absl::GetFlag(FLAGS_softmax_weight);
-  c.softmax_scale = absl::GetFlag(FLAGS_softmax_scale);
   if (!(c.softmax_weight >= 0) || !(c.softmax_scale > 0) || !std::isfinite(c.softmax_weight) ||
       !std::isfinite(c.softmax_scale)) {
     return absl::InvalidArgumentError(
         "--softmax_weight must be finite and >= 0, --softmax_scale finite and > 0");
   }
-  c.lr = absl::GetFlag(FLAGS_lr);
-  c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
-  c.warmup_steps = absl::GetFlag(FLAGS_warmup_steps);
-  c.clip_norm = absl::GetFlag(FLAGS_clip_norm);
-  c.seed = absl::GetFlag(FLAGS_seed);
-  c.model.channels = absl::GetFlag(FLAGS_channels);
-  c.model.levels = absl::GetFlag(FLAGS_levels);
-  c.model.kernel_size = absl::GetFlag(FLAGS_kernel_size);
-  c.model.dropout = absl::GetFlag(FLAGS_dropout);
-  c.model.embedding = absl::GetFlag(FLAGS_embedding);
-  c.model.weight_norm = absl::GetFlag(FLAGS_weight_norm);
-  c.log_every = absl::GetFlag(FLAGS_log_every);
-  c.eval_every = absl::GetFlag(FLAGS_eval_every);
-  c.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
-  c.eval_at_end = absl::GetFlag(FLAGS_eval);
-  c.metrics_path = absl::GetFlag(FLAGS_metrics);
-  c.enroll_sessions = absl::GetFlag(FLAGS_enroll_sessions);
-  c.session_groups_spec = absl::GetFlag(FLAGS_session_groups);
-  c.prefetch_per_shard = absl::GetFlag(FLAGS_prefetch);
-  c.torch_threads = absl::GetFlag(FLAGS_torch_threads);
   if (c.steps < 1 || c.model.channels < 1 || c.model.levels < 1 || c.model.kernel_size < 1 ||
       c.model.embedding < 1 || c.batch_size < 1 || c.prefetch_per_shard < 1) {
     return absl::InvalidArgumentError(
@@ -217,6 +166,62 @@ absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
     return absl::InvalidArgumentError(
         absl::StrCat("--dropout must be in [0, 1), got ", c.model.dropout));
   }
+  return ValidateTlsFiles(c.tls, "--tls_");
+}
+
+absl::StatusOr<LossKind> LossFromFlag(const std::string& loss) {
+  if (loss == "triplet") return LossKind::kTriplet;
+  if (loss == "batch_hard") return LossKind::kBatchHard;
+  if (loss == "batch_all") return LossKind::kBatchAll;
+  return absl::InvalidArgumentError("--loss must be triplet, batch_hard or batch_all");
+}
+
+// The `train` flags as a TrainConfig; INVALID_ARGUMENT names a bad flag.
+absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
+  TrainConfig c;
+  c.servers = SplitServerList(absl::GetFlag(FLAGS_servers));
+  c.stall_timeout_s = absl::GetFlag(FLAGS_stall_timeout_s);
+  c.give_up_after_s = absl::GetFlag(FLAGS_give_up_after_s);
+  c.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+           absl::GetFlag(FLAGS_tls_ca)};
+  c.device = absl::GetFlag(FLAGS_device);
+  c.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
+  c.resume = absl::GetFlag(FLAGS_resume);
+  c.steps = absl::GetFlag(FLAGS_steps);
+  c.minutes = absl::GetFlag(FLAGS_minutes);
+  c.max_steps_this_run = absl::GetFlag(FLAGS_stop_after);
+  absl::StatusOr<LossKind> loss = LossFromFlag(absl::GetFlag(FLAGS_loss));
+  if (!loss.ok()) return loss.status();
+  c.loss = *loss;
+  c.batch_size = absl::GetFlag(FLAGS_batch_size);
+  c.p = absl::GetFlag(FLAGS_p);
+  c.k = absl::GetFlag(FLAGS_k);
+  c.positive_other_session = absl::GetFlag(FLAGS_positive_other_session);
+  c.margin = absl::GetFlag(FLAGS_margin);
+  c.hard_mining_after = absl::GetFlag(FLAGS_hard_mining_after);
+  c.softmax_weight = absl::GetFlag(FLAGS_softmax_weight);
+  c.softmax_scale = absl::GetFlag(FLAGS_softmax_scale);
+  c.lr = absl::GetFlag(FLAGS_lr);
+  c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
+  c.warmup_steps = absl::GetFlag(FLAGS_warmup_steps);
+  c.clip_norm = absl::GetFlag(FLAGS_clip_norm);
+  c.seed = absl::GetFlag(FLAGS_seed);
+  c.model.channels = absl::GetFlag(FLAGS_channels);
+  c.model.levels = absl::GetFlag(FLAGS_levels);
+  c.model.kernel_size = absl::GetFlag(FLAGS_kernel_size);
+  c.model.dropout = absl::GetFlag(FLAGS_dropout);
+  c.model.embedding = absl::GetFlag(FLAGS_embedding);
+  c.model.weight_norm = absl::GetFlag(FLAGS_weight_norm);
+  c.log_every = absl::GetFlag(FLAGS_log_every);
+  c.eval_every = absl::GetFlag(FLAGS_eval_every);
+  c.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
+  c.eval_at_end = absl::GetFlag(FLAGS_eval);
+  c.metrics_path = absl::GetFlag(FLAGS_metrics);
+  c.enroll_sessions = absl::GetFlag(FLAGS_enroll_sessions);
+  c.session_groups_spec = absl::GetFlag(FLAGS_session_groups);
+  c.prefetch_per_shard = absl::GetFlag(FLAGS_prefetch);
+  c.torch_threads = absl::GetFlag(FLAGS_torch_threads);
+  if (absl::Status s = CheckTrainConfig(c); !s.ok()) return s;
   return c;
 }
 
