@@ -216,69 +216,53 @@ absl::Status StartMetrics(const ServerStats& stats, MetricsRegistry* registry,
   return absl::OkStatus();
 }
 
-int Run() {
-  LoaderConfig loader_config;
-  DataServiceConfig service_config;
-  PreprocessConfig prep;
-  absl::Status status = BuildLoaderConfig(&loader_config);
-  if (status.ok()) status = BuildServiceConfig(&service_config);
-  if (status.ok()) status = ParseSplitFractions(absl::GetFlag(FLAGS_split), &prep.split);
-  TlsFiles tls{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
-               absl::GetFlag(FLAGS_tls_client_ca)};
-  if (status.ok()) status = ValidateTlsFiles(tls, "--tls_");
-  if (status.ok() && tls.enabled() && tls.cert.empty()) {
-    status = absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
+// Every flag copied into the configs; INVALID_ARGUMENT names a bad one.
+absl::Status BuildConfigs(LoaderConfig* loader, DataServiceConfig* service,
+                          PreprocessConfig* prep, TlsFiles* tls) {
+  if (absl::Status s = BuildLoaderConfig(loader); !s.ok()) return s;
+  if (absl::Status s = BuildServiceConfig(service); !s.ok()) return s;
+  if (absl::Status s = ParseSplitFractions(absl::GetFlag(FLAGS_split), &prep->split); !s.ok()) {
+    return s;
   }
-  if (!status.ok()) {
-    std::cerr << "tripletstream-server: " << status.message() << "\n"
-              << "Try --help.\n";
-    return 2;
+  *tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+          absl::GetFlag(FLAGS_tls_client_ca)};
+  if (absl::Status s = ValidateTlsFiles(*tls, "--tls_"); !s.ok()) return s;
+  if (tls->enabled() && tls->cert.empty()) {
+    return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
   }
-  prep.window_length = absl::GetFlag(FLAGS_window);
-  prep.window_stride = absl::GetFlag(FLAGS_stride);
-  prep.split.seed = absl::GetFlag(FLAGS_seed);
-  prep.split.test_user_regex = absl::GetFlag(FLAGS_test_users);
-  prep.split.val_user_regex = absl::GetFlag(FLAGS_val_users);
-  prep.split.holdout_session_regex = absl::GetFlag(FLAGS_holdout_sessions);
+  prep->window_length = absl::GetFlag(FLAGS_window);
+  prep->window_stride = absl::GetFlag(FLAGS_stride);
+  prep->split.seed = absl::GetFlag(FLAGS_seed);
+  prep->split.test_user_regex = absl::GetFlag(FLAGS_test_users);
+  prep->split.val_user_regex = absl::GetFlag(FLAGS_val_users);
+  prep->split.holdout_session_regex = absl::GetFlag(FLAGS_holdout_sessions);
+  return absl::OkStatus();
+}
 
-  // Listen before loading so health checks see NOT_SERVING (not a refused
-  // connection) during ingest, and metrics are scrapable from the start.
-  std::unique_ptr<DataServer> server;
-  std::unique_ptr<MetricsHttpServer> metrics_server;
-  MetricsRegistry registry;
-  std::error_code error;
-  if (!std::filesystem::exists(loader_config.root, error)) {
-    LOG(ERROR) << "cannot load " << loader_config.root << ": no such file or directory";
-    return 1;
-  }
-  if (!absl::GetFlag(FLAGS_dry_run)) {
-    const std::string address =
-        absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port));
-    auto credentials = MakeServerCredentials(tls);
-    if (!credentials.ok()) {
-      LOG(ERROR) << credentials.status();
-      return 2;
-    }
-    auto listening = DataServer::Listen(service_config, address, *credentials);
-    if (!listening.ok()) {
-      LOG(ERROR) << listening.status();
-      return 1;
-    }
-    server = *std::move(listening);
-    LOG(INFO) << "listening on " << absl::GetFlag(FLAGS_host) << ":" << server->port()
-              << (tls.enabled() ? tls.ca.empty() ? " with TLS" : " with mutual TLS"
-                                : " (plaintext)")
-              << " (NOT_SERVING until the dataset is loaded)";
-    if (absl::Status s = StartMetrics(server->stats(), &registry, &metrics_server); !s.ok()) {
-      LOG(ERROR) << s;
-      return 1;
-    }
-  }
+// Listens before loading, so health checks see NOT_SERVING (not a refused
+// connection) during ingest. INVALID_ARGUMENT for unusable TLS files.
+absl::StatusOr<std::unique_ptr<DataServer>> ListenBeforeLoading(
+    const DataServiceConfig& config, const TlsFiles& tls) {
+  auto credentials = MakeServerCredentials(tls);
+  if (!credentials.ok()) return credentials.status();
+  const std::string address =
+      absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port));
+  auto server = DataServer::Listen(config, address, *credentials);
+  if (!server.ok()) return server.status();
+  LOG(INFO) << "listening on " << absl::GetFlag(FLAGS_host) << ":" << (*server)->port()
+            << (tls.enabled() ? tls.ca.empty() ? " with TLS" : " with mutual TLS"
+                              : " (plaintext)")
+            << " (NOT_SERVING until the dataset is loaded)";
+  return server;
+}
 
+// Loads, reports and prepares the dataset.
+absl::StatusOr<std::shared_ptr<const PreparedDataset>> LoadAndPrepare(
+    const LoaderConfig& loader_config, const PreprocessConfig& prep, LoadStats* stats) {
   absl::StatusOr<LoadedData> loaded = LoadDataset(loader_config);
   if (!loaded.ok()) {
-    LOG(ERROR) << "cannot load " << loader_config.root << ": " << loaded.status();
-    return 1;
+    return absl::Status(loaded.status().code(), absl::StrCat("cannot load ", loader_config.root,
+                                                             ": ", loaded.status().ToString()));
   }
   if (!absl::GetFlag(FLAGS_skip_report).empty()) {
     absl::Status written = WriteSkipReport(*loaded, absl::GetFlag(FLAGS_skip_report));
@@ -288,30 +272,24 @@ int Run() {
   absl::StatusOr<std::unique_ptr<PreparedDataset>> prepared =
       PrepareDataset(std::move(data.dataset), prep);
   if (!prepared.ok()) {
-    LOG(ERROR) << "cannot prepare " << loader_config.root << ": " << prepared.status();
-    return 1;
+    return absl::Status(prepared.status().code(),
+                        absl::StrCat("cannot prepare ", loader_config.root, ": ",
+                                     prepared.status().ToString()));
   }
   std::shared_ptr<const PreparedDataset> dataset = *std::move(prepared);
   LogSummary(data, *dataset);
-  if (absl::GetFlag(FLAGS_dry_run)) {
-    LOG(INFO) << "--dry_run: not serving";
-    return 0;
-  }
+  *stats = data.stats;
+  return dataset;
+}
 
-  RecordIngest(data.stats, &server->stats());
-  server->Serve(dataset);
-  LOG(INFO) << "serving on " << absl::GetFlag(FLAGS_host) << ":" << server->port()
-            << " (producer threads per stream " << service_config.producer_threads
-            << (service_config.augment.enabled() ? ", augmentation on" : "") << ")";
-
-  // The main thread waits for SIGTERM/SIGINT (blocked in every thread, see
-  // main) and logs stats in between.
+// Blocks until SIGTERM/SIGINT (blocked in every thread, see main), logging
+// the stats line every --stats_interval_s.
+void WaitForShutdownSignal(const ServerStats& stats) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   const double interval = absl::GetFlag(FLAGS_stats_interval_s);
-  const ServerStats& stats = server->stats();
   int64_t last_batches = 0, last_triplets = 0, last_bytes = 0;
   absl::Time last = absl::Now();
   for (;;) {
@@ -323,7 +301,7 @@ int Run() {
     if (sig == SIGTERM || sig == SIGINT) {
       LOG(INFO) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
                 << ", draining (grace " << absl::GetFlag(FLAGS_shutdown_grace_s) << " s)";
-      break;
+      return;
     }
     if (interval <= 0) continue;
     const absl::Time now = absl::Now();
@@ -342,6 +320,10 @@ int Run() {
     last_bytes = bytes;
     last = now;
   }
+}
+
+// NOT_SERVING for --drain_delay_s, then the grace shutdown.
+void DrainAndStop(DataServer* server) {
   if (absl::GetFlag(FLAGS_drain_delay_s) > 0) {
     server->Drain();
     LOG(INFO) << "NOT_SERVING; new streams still accepted for "
@@ -349,8 +331,58 @@ int Run() {
     absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_drain_delay_s)));
   }
   server->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
-  LOG(INFO) << "stopped after " << stats.batches_sent.load() << " batches, "
-            << stats.window_batches_sent.load() << " window batches";
+  LOG(INFO) << "stopped after " << server->stats().batches_sent.load() << " batches, "
+            << server->stats().window_batches_sent.load() << " window batches";
+}
+
+int Run() {
+  LoaderConfig loader_config;
+  DataServiceConfig service_config;
+  PreprocessConfig prep;
+  TlsFiles tls;
+  if (absl::Status s = BuildConfigs(&loader_config, &service_config, &prep, &tls); !s.ok()) {
+    std::cerr << "tripletstream-server: " << s.message() << "\n"
+              << "Try --help.\n";
+    return 2;
+  }
+  std::error_code error;
+  if (!std::filesystem::exists(loader_config.root, error)) {
+    LOG(ERROR) << "cannot load " << loader_config.root << ": no such file or directory";
+    return 1;
+  }
+  std::unique_ptr<DataServer> server;
+  std::unique_ptr<MetricsHttpServer> metrics_server;
+  MetricsRegistry registry;
+  if (!absl::GetFlag(FLAGS_dry_run)) {
+    auto listening = ListenBeforeLoading(service_config, tls);
+    if (!listening.ok()) {
+      LOG(ERROR) << listening.status();
+      return absl::IsInvalidArgument(listening.status()) ? 2 : 1;
+    }
+    server = *std::move(listening);
+    // Metrics are scrapable from the start.
+    if (absl::Status s = StartMetrics(server->stats(), &registry, &metrics_server); !s.ok()) {
+      LOG(ERROR) << s;
+      return 1;
+    }
+  }
+  LoadStats load_stats;
+  auto dataset = LoadAndPrepare(loader_config, prep, &load_stats);
+  if (!dataset.ok()) {
+    LOG(ERROR) << dataset.status().message();
+    return 1;
+  }
+  if (absl::GetFlag(FLAGS_dry_run)) {
+    LOG(INFO) << "--dry_run: not serving";
+    return 0;
+  }
+  RecordIngest(load_stats, &server->stats());
+  server->Serve(*std::move(dataset));
+  LOG(INFO) << "serving on " << absl::GetFlag(FLAGS_host) << ":" << server->port()
+            << " (producer threads per stream " << service_config.producer_threads
+            << (service_config.augment.enabled() ? ", augmentation on" : "") << ")";
+  WaitForShutdownSignal(server->stats());
+  DrainAndStop(server.get());
   return 0;
 }
 
