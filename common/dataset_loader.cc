@@ -180,54 +180,56 @@ std::optional<FileLabels> LabelsFor(const std::string& relative, const LoaderCon
   return labels;
 }
 
-}  // namespace
-
-absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
-  const auto started = std::chrono::steady_clock::now();
-  std::unique_ptr<RE2> regex;
-  if (!config.path_regex.empty()) {
-    regex = std::make_unique<RE2>(config.path_regex, RE2::Quiet);
-    if (!regex->ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "invalid --user_regex '", config.path_regex, "': ", regex->error()));
-    }
-    const bool user_from_rows =
-        config.csv.user_column.is_index || !config.csv.user_column.name.empty();
-    if (regex->NamedCapturingGroups().count("user") == 0 && !user_from_rows) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--user_regex '", config.path_regex, "' has no (?P<user>...) group"));
-    }
+// The compiled --user_regex (null without one); INVALID_ARGUMENT when it
+// does not compile or names no user while rows do not either.
+absl::StatusOr<std::unique_ptr<RE2>> CompilePathRegex(const LoaderConfig& config) {
+  if (config.path_regex.empty()) return nullptr;
+  auto regex = std::make_unique<RE2>(config.path_regex, RE2::Quiet);
+  if (!regex->ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid --user_regex '", config.path_regex, "': ", regex->error()));
   }
-  auto listing = FileLister(config).Run();
-  if (!listing.ok()) return listing.status();
-  const std::vector<std::string>* listed = &listing->files;
+  const bool user_from_rows =
+      config.csv.user_column.is_index || !config.csv.user_column.name.empty();
+  if (regex->NamedCapturingGroups().count("user") == 0 && !user_from_rows) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--user_regex '", config.path_regex, "' has no (?P<user>...) group"));
+  }
+  return regex;
+}
 
-  LoadedData out;
-  out.ignored_links = std::move(listing->ignored_links);
-  out.stats.files_found = static_cast<int64_t>(listed->size());
+// The listed files that have labels, in path order; the others are recorded
+// in `out` as skipped.
+std::vector<FileTask> PlanTasks(const std::vector<std::string>& listed,
+                                const LoaderConfig& config, const RE2* regex,
+                                LoadedData* out) {
   std::vector<FileTask> tasks;
   int64_t unmatched = 0;
-  for (const std::string& relative : *listed) {
+  for (const std::string& relative : listed) {
     std::string why;
-    std::optional<FileLabels> labels = LabelsFor(relative, config, regex.get(), &why);
+    std::optional<FileLabels> labels = LabelsFor(relative, config, regex, &why);
     if (!labels) {
       ++unmatched;
-      out.skipped_files.push_back(absl::StrCat(relative, ": ", why));
+      out->skipped_files.push_back(absl::StrCat(relative, ": ", why));
       continue;
     }
     tasks.push_back({(fs::path(config.root) / relative).string(), relative, *labels});
   }
-  out.stats.files_skipped = unmatched;
+  out->stats.files_skipped = unmatched;
   if (unmatched > 0) {
-    LOG(WARNING) << unmatched << " of " << listed->size() << " files ignored, e.g. "
-                 << out.skipped_files.front();
+    LOG(WARNING) << unmatched << " of " << listed.size() << " files ignored, e.g. "
+                 << out->skipped_files.front();
   }
+  return tasks;
+}
 
-  // Parse in parallel; results are kept per file so the merge below runs in
-  // path order whatever the thread count. A fatal result (any failure under
-  // strict, a configuration error or a file too large for memory otherwise)
-  // stops the files after it, but every file before it is still parsed, so
-  // the error reported is the first in path order.
+// Parses the tasks on `threads` threads; results are kept per file so the
+// merge runs in path order whatever the thread count. A fatal result (any
+// failure under strict, a configuration error or a file too large for
+// memory otherwise) stops the files after it, but every file before it is
+// still parsed, so the error returned is the first in path order.
+absl::StatusOr<std::vector<absl::StatusOr<CsvFileResult>>> ParseAll(
+    const std::vector<FileTask>& tasks, const LoaderConfig& config, int threads) {
   auto fatal = [&config](const absl::StatusOr<CsvFileResult>& result) {
     return !result.ok() &&
            (config.strict || result.status().code() == absl::StatusCode::kInvalidArgument ||
@@ -254,41 +256,47 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
       }
     }
   };
-  const int threads =
-      std::max(1, std::min<int>(config.threads, static_cast<int>(tasks.size())));
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
   for (std::thread& t : pool) t.join();
   if (first_fatal.load() < tasks.size()) return results[first_fatal.load()].status();
+  return results;
+}
 
-  // Merge.
+using MergedSeries = std::map<std::pair<std::string, std::string>, std::vector<float>>;
+
+// Adds every parsed file's rows to its (user, session) series, in path
+// order, and its counts to `out`; failed files are skipped and recorded.
+absl::StatusOr<MergedSeries> MergeResults(const std::vector<FileTask>& tasks,
+                                          std::vector<absl::StatusOr<CsvFileResult>>& results,
+                                          const LoaderConfig& config, LoadedData* out) {
   std::string channels_from;
-  std::map<std::pair<std::string, std::string>, std::vector<float>> merged;
+  MergedSeries merged;
   for (size_t i = 0; i < tasks.size(); ++i) {
     absl::StatusOr<CsvFileResult>& result = results[i];
     if (!result.ok()) {
       LOG(WARNING) << "skipping file: " << result.status().message();
-      out.skipped_files.push_back(std::string(result.status().message()));
-      ++out.stats.files_skipped;
+      out->skipped_files.push_back(std::string(result.status().message()));
+      ++out->stats.files_skipped;
       continue;
     }
     if (channels_from.empty()) {
-      out.dataset.channel_names = result->channel_names;
+      out->dataset.channel_names = result->channel_names;
       channels_from = tasks[i].relative;
-    } else if (result->channel_names != out.dataset.channel_names) {
+    } else if (result->channel_names != out->dataset.channel_names) {
       return absl::InvalidArgumentError(absl::StrCat(
           "files disagree on columns: ", channels_from, " has [",
-          absl::StrJoin(out.dataset.channel_names, ","), "], ", tasks[i].relative,
+          absl::StrJoin(out->dataset.channel_names, ","), "], ", tasks[i].relative,
           " has [", absl::StrJoin(result->channel_names, ","), "]; select with --columns"));
     }
-    ++out.stats.files_loaded;
-    out.stats.bytes += result->bytes;
-    out.stats.rows_kept += result->rows_kept;
-    out.stats.rows_skipped += result->rows_skipped;
+    ++out->stats.files_loaded;
+    out->stats.bytes += result->bytes;
+    out->stats.rows_kept += result->rows_kept;
+    out->stats.rows_skipped += result->rows_skipped;
     for (SkippedRow& row : result->skipped) {
-      if (static_cast<int64_t>(out.skipped_rows.size()) < config.max_skipped_records) {
-        out.skipped_rows.push_back(std::move(row));
+      if (static_cast<int64_t>(out->skipped_rows.size()) < config.max_skipped_records) {
+        out->skipped_rows.push_back(std::move(row));
       }
     }
     try {
@@ -302,20 +310,16 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
       }
     } catch (const std::bad_alloc&) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          tasks[i].path, ": out of memory adding its rows to the ", out.stats.rows_kept,
+          tasks[i].path, ": out of memory adding its rows to the ", out->stats.rows_kept,
           " rows of the files before it; the data set does not fit in memory"));
     }
     result = absl::CancelledError("merged");  // Frees the file's memory early.
   }
-  if (merged.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "no usable rows in any '*", config.file_suffix, "' file under '", config.root,
-        "' (", out.stats.files_found, " found, ", out.stats.files_skipped, " skipped",
-        out.skipped_files.empty() ? "" : absl::StrCat("; e.g. ", out.skipped_files[0]),
-        ")"));
-  }
+  return merged;
+}
 
-  // Name lists in natural order, then series sorted by (user, session).
+// Name lists in natural order, then series sorted by (user, session).
+void AssembleDataset(MergedSeries merged, Dataset* dataset) {
   std::vector<std::string> users, sessions;
   for (const auto& [key, values] : merged) {
     users.push_back(key.first);
@@ -334,17 +338,17 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
     series.user = id_of(users, key.first);
     series.session = id_of(sessions, key.second);
     series.values = std::move(values);
-    out.dataset.series.push_back(std::move(series));
+    dataset->series.push_back(std::move(series));
   }
-  std::sort(out.dataset.series.begin(), out.dataset.series.end(),
+  std::sort(dataset->series.begin(), dataset->series.end(),
             [](const Series& a, const Series& b) {
               return a.user != b.user ? a.user < b.user : a.session < b.session;
             });
-  out.dataset.user_names = std::move(users);
-  out.dataset.session_names = std::move(sessions);
-  out.stats.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  dataset->user_names = std::move(users);
+  dataset->session_names = std::move(sessions);
+}
 
+void LogLoaded(const LoadedData& out, int threads) {
   const LoadStats& stats = out.stats;
   LOG(INFO) << "loaded " << out.dataset.user_names.size() << " users, "
             << out.dataset.session_names.size() << " sessions, " << out.dataset.series.size()
@@ -357,10 +361,42 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
     const SkippedRow& row = out.skipped_rows[i];
     LOG(WARNING) << "skipped " << row.file << ":" << row.line << ": " << row.reason;
   }
-  if (out.stats.rows_skipped > kLoggedSkippedRows) {
-    LOG(WARNING) << out.stats.rows_skipped << " rows skipped in all"
+  if (stats.rows_skipped > kLoggedSkippedRows) {
+    LOG(WARNING) << stats.rows_skipped << " rows skipped in all"
                  << " (list them with --skip_report=FILE)";
   }
+}
+
+}  // namespace
+
+absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
+  const auto started = std::chrono::steady_clock::now();
+  auto regex = CompilePathRegex(config);
+  if (!regex.ok()) return regex.status();
+  auto listing = FileLister(config).Run();
+  if (!listing.ok()) return listing.status();
+
+  LoadedData out;
+  out.ignored_links = std::move(listing->ignored_links);
+  out.stats.files_found = static_cast<int64_t>(listing->files.size());
+  const std::vector<FileTask> tasks = PlanTasks(listing->files, config, regex->get(), &out);
+  const int threads =
+      std::max(1, std::min<int>(config.threads, static_cast<int>(tasks.size())));
+  auto results = ParseAll(tasks, config, threads);
+  if (!results.ok()) return results.status();
+  auto merged = MergeResults(tasks, *results, config, &out);
+  if (!merged.ok()) return merged.status();
+  if (merged->empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no usable rows in any '*", config.file_suffix, "' file under '", config.root,
+        "' (", out.stats.files_found, " found, ", out.stats.files_skipped, " skipped",
+        out.skipped_files.empty() ? "" : absl::StrCat("; e.g. ", out.skipped_files[0]),
+        ")"));
+  }
+  AssembleDataset(*std::move(merged), &out.dataset);
+  out.stats.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  LogLoaded(out, threads);
   if (out.dataset.user_names.size() < 2) {
     return absl::FailedPreconditionError(absl::StrCat(
         "need at least 2 users with usable rows under '", config.root, "', found ",
