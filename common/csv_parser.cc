@@ -123,11 +123,43 @@ class FileParser {
   }
 
  private:
+  // The first line sets the format, read-ahead rows choose the columns,
+  // then every row is parsed in order.
   absl::StatusOr<CsvFileResult> RunUnguarded() {
+    std::string first;
+    if (absl::Status s = ReadFirstLine(&first); !s.ok()) return s;
+    const int64_t first_number = source_.number();
+    const bool terminator_open = DetectFormat(first);
+    const bool header = HasHeader();
+    std::vector<std::string> names;
+    std::vector<HeldLine> sample;
+    if (header) {
+      names = HeaderNames();
+    } else {
+      names = PositionalNames();
+      sample.push_back({first, first_number, false});
+    }
+    num_fields_ = names.size();
+    size_t sample_bytes = first.size() + 1;
+    ReadAhead(header, terminator_open, &sample, &sample_bytes);
+    if (!source_.status_ok()) return ReadError();
+    if (absl::Status s = SelectColumns(names, header, sample); !s.ok()) return s;
+    row_.resize(value_columns_.size());
+    PlanFastPath();
+    // Bytes per line for the reservation; the header counts too, so a file
+    // whose rows were all too long to hold still gets an estimate.
+    avg_line_bytes_ = static_cast<double>(sample_bytes) /
+                      static_cast<double>(sample.size() + (header ? 1 : 0));
+    if (absl::Status s = ParseHeldLines(std::move(sample)); !s.ok()) return s;
+    if (absl::Status s = ParseRemainingLines(); !s.ok()) return s;
+    return Finish();
+  }
+
+  // The first non-blank line; FAILED_PRECONDITION for an empty file or one
+  // whose first line is too long to be text.
+  absl::Status ReadFirstLine(std::string* first) {
     absl::string_view line;
     bool too_long = false;
-    // First non-blank line: delimiter, terminator and header.
-    bool found = false;
     while (source_.Next(&line, &too_long)) {
       if (too_long) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -135,20 +167,22 @@ class FileParser {
             " bytes; not a text CSV file?"));
       }
       if (!IsBlankLine(line)) {
-        found = true;
-        break;
+        *first = std::string(line);
+        return absl::OkStatus();
       }
     }
     if (!source_.status_ok()) return ReadError();
-    if (!found) {
-      return absl::FailedPreconditionError(absl::StrCat(path_, ": empty file"));
-    }
-    const std::string first(line);
-    const int64_t first_number = source_.number();
+    return absl::FailedPreconditionError(absl::StrCat(path_, ": empty file"));
+  }
+
+  // Delimiter and row terminator from the first line, which is split into
+  // fields_. True when the terminator is still to be decided on the first
+  // data line (the first line may be a header without one).
+  bool DetectFormat(const std::string& first) {
     delimiter_ = options_.delimiter == Delimiter::kAuto ? DetectDelimiter(first)
                                                          : options_.delimiter;
     const bool semicolon_delimited = delimiter_ == Delimiter::kSemicolon;
-    bool terminator_open = false;  // Still to be detected on the first data line.
+    bool terminator_open = false;
     if (options_.row_terminator == RowTerminator::kSemicolon && !semicolon_delimited) {
       terminator_ = ';';
     } else if (options_.row_terminator == RowTerminator::kAuto && !semicolon_delimited) {
@@ -159,53 +193,61 @@ class FileParser {
       }
     }
     SplitLine(StripTerminator(first, terminator_), delimiter_, &fields_);
-    bool header = options_.header == HeaderMode::kPresent;
-    if (options_.header == HeaderMode::kAuto) {
-      for (size_t i = 0; i < fields_.size(); ++i) {
-        // An empty last field is a trailing delimiter, not a column name.
-        if (i > 0 && i + 1 == fields_.size() && Trim(fields_[i]).empty()) break;
-        if (!LooksNumeric(fields_[i])) header = true;
-      }
+    return terminator_open;
+  }
+
+  // Whether the first line's fields_ are a header.
+  bool HasHeader() const {
+    if (options_.header != HeaderMode::kAuto) return options_.header == HeaderMode::kPresent;
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      // An empty last field is a trailing delimiter, not a column name.
+      if (i > 0 && i + 1 == fields_.size() && Trim(fields_[i]).empty()) break;
+      if (!LooksNumeric(fields_[i])) return true;
     }
+    return false;
+  }
+
+  std::vector<std::string> HeaderNames() const {
     std::vector<std::string> names;
-    std::vector<HeldLine> sample;
-    if (header) {
-      std::string scratch;
-      for (absl::string_view f : fields_) names.emplace_back(FieldText(f, &scratch));
-      // A trailing delimiter on the header line makes an empty last name.
-      if (names.size() > 1 && names.back().empty()) names.pop_back();
-    } else {
-      size_t n = fields_.size();
-      if (n > 1 && Trim(fields_.back()).empty()) --n;
-      for (size_t i = 0; i < n; ++i) names.push_back(absl::StrCat("c", i));
-      sample.push_back({first, first_number, false});
-    }
-    num_fields_ = names.size();
-    // Read ahead: the first data rows choose default columns and give the
-    // average row size. A terminator not on the header is looked for on the
-    // first data line.
+    std::string scratch;
+    for (absl::string_view f : fields_) names.emplace_back(FieldText(f, &scratch));
+    // A trailing delimiter on the header line makes an empty last name.
+    if (names.size() > 1 && names.back().empty()) names.pop_back();
+    return names;
+  }
+
+  // c0, c1, ... for a file without a header.
+  std::vector<std::string> PositionalNames() const {
+    size_t n = fields_.size();
+    if (n > 1 && Trim(fields_.back()).empty()) --n;
+    std::vector<std::string> names;
+    for (size_t i = 0; i < n; ++i) names.push_back(absl::StrCat("c", i));
+    return names;
+  }
+
+  // Reads ahead: the first data rows choose default columns and give the
+  // average row size. A terminator not on the header is looked for on the
+  // first data line.
+  void ReadAhead(bool header, bool terminator_open, std::vector<HeldLine>* sample,
+                 size_t* sample_bytes) {
+    absl::string_view line;
+    bool too_long = false;
     int matching = 0;
-    size_t sample_bytes = first.size() + 1;
-    if (!sample.empty()) matching += HasFieldCount(sample[0].text);
-    while (matching < kSampleRows && sample.size() < kMaxSampleLines &&
-           sample_bytes < kMaxSampleBytes && source_.Next(&line, &too_long)) {
+    if (!sample->empty()) matching += HasFieldCount((*sample)[0].text);
+    while (matching < kSampleRows && sample->size() < kMaxSampleLines &&
+           *sample_bytes < kMaxSampleBytes && source_.Next(&line, &too_long)) {
       if (!too_long && IsBlankLine(line)) continue;
       if (terminator_open && !too_long) {
         if (header && StripTerminator(line, ';').size() != line.size()) terminator_ = ';';
         terminator_open = false;
       }
-      sample.push_back({std::string(line), source_.number(), too_long});
-      sample_bytes += line.size() + 1;
-      if (!too_long) matching += HasFieldCount(sample.back().text);
+      sample->push_back({std::string(line), source_.number(), too_long});
+      *sample_bytes += line.size() + 1;
+      if (!too_long) matching += HasFieldCount(sample->back().text);
     }
-    if (!source_.status_ok()) return ReadError();
-    if (absl::Status s = SelectColumns(names, header, sample); !s.ok()) return s;
-    row_.resize(value_columns_.size());
-    PlanFastPath();
-    // Bytes per line for the reservation; the header counts too, so a file
-    // whose rows were all too long to hold still gets an estimate.
-    avg_line_bytes_ = static_cast<double>(sample_bytes) /
-                      static_cast<double>(sample.size() + (header ? 1 : 0));
+  }
+
+  absl::Status ParseHeldLines(std::vector<HeldLine> sample) {
     for (size_t i = 0; i < sample.size(); ++i) {
       sample_left_ = static_cast<int64_t>(sample.size() - i - 1);
       if (sample[i].too_long) {
@@ -216,7 +258,12 @@ class FileParser {
       if (!status_.ok()) return status_;
     }
     sample_left_ = 0;
-    sample = std::vector<HeldLine>();
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseRemainingLines() {
+    absl::string_view line;
+    bool too_long = false;
     while (source_.Next(&line, &too_long)) {
       if (too_long) {
         SkipTooLong(source_.number());
@@ -226,6 +273,10 @@ class FileParser {
       if (!status_.ok()) return status_;
     }
     if (!source_.status_ok()) return ReadError();
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<CsvFileResult> Finish() {
     result_.bytes = source_.bytes_read();
     if (result_.rows_kept == 0) {
       std::string why = result_.skipped.empty()
@@ -565,70 +616,6 @@ class FileParser {
 };
 
 }  // namespace
-
-absl::StatusOr<ColumnRef> ParseColumnRef(absl::string_view text) {
-  text = Trim(text);
-  ColumnRef ref;
-  if (text.empty()) return absl::InvalidArgumentError("empty column reference");
-  if (text.front() == '#') {
-    int index;
-    if (!absl::SimpleAtoi(text.substr(1), &index) || index < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad column position '", text, "': want #N with N >= 0"));
-    }
-    ref.index = index;
-    ref.is_index = true;
-    return ref;
-  }
-  ref.name = std::string(text);
-  int index;
-  if (absl::SimpleAtoi(text, &index) && index >= 0) ref.index = index;
-  return ref;
-}
-
-absl::StatusOr<std::vector<ColumnRef>> ParseColumnList(absl::string_view text) {
-  std::vector<ColumnRef> refs;
-  if (Trim(text).empty()) return refs;
-  for (absl::string_view part : absl::StrSplit(text, ',')) {
-    auto ref = ParseColumnRef(part);
-    if (!ref.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--columns: ", ref.status().message()));
-    }
-    refs.push_back(*std::move(ref));
-  }
-  return refs;
-}
-
-absl::StatusOr<Delimiter> ParseDelimiter(absl::string_view text) {
-  const std::string t = absl::AsciiStrToLower(text);
-  if (t == "auto") return Delimiter::kAuto;
-  if (t == "comma" || t == ",") return Delimiter::kComma;
-  if (t == "semicolon" || t == ";") return Delimiter::kSemicolon;
-  if (t == "tab" || t == "\\t" || t == "\t") return Delimiter::kTab;
-  if (t == "space" || t == "spaces" || t == "whitespace" || t == " ") {
-    return Delimiter::kWhitespace;
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--delimiter must be auto, comma, semicolon, tab or space; got '", text, "'"));
-}
-
-absl::StatusOr<HeaderMode> ParseHeaderMode(absl::string_view text) {
-  const std::string t = absl::AsciiStrToLower(text);
-  if (t == "auto") return HeaderMode::kAuto;
-  if (t == "yes" || t == "true" || t == "1") return HeaderMode::kPresent;
-  if (t == "no" || t == "false" || t == "0") return HeaderMode::kAbsent;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--header must be auto, yes or no; got '", text, "'"));
-}
-
-absl::StatusOr<RowTerminator> ParseRowTerminator(absl::string_view text) {
-  const std::string t = absl::AsciiStrToLower(text);
-  if (t == "auto") return RowTerminator::kAuto;
-  if (t == "none" || t == "no") return RowTerminator::kNone;
-  if (t == "semicolon" || t == ";") return RowTerminator::kSemicolon;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--row_terminator must be auto, none or semicolon; got '", text, "'"));
-}
 
 absl::StatusOr<CsvFileResult> ParseCsvBuffer(absl::string_view contents,
                                              const std::string& path,
