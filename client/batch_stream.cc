@@ -38,7 +38,9 @@ absl::Status Validate(const BatchStreamOptions& o) {
 absl::StatusOr<std::unique_ptr<BatchStream>> BatchStream::Open(BatchStreamOptions options) {
   if (absl::Status s = Validate(options); !s.ok()) return s;
   if (!options.resolve) options.resolve = ExpandServers;
-  auto addresses = options.resolve(options.servers);
+  auto addresses = options.first_addresses.empty()
+                       ? options.resolve(options.servers)
+                       : absl::StatusOr<std::vector<std::string>>(options.first_addresses);
   if (!addresses.ok()) return addresses.status();
   if (addresses->empty()) {
     return absl::NotFoundError(

@@ -25,6 +25,9 @@ struct BatchStreamOptions {
   // so servers added behind a name join at the next epoch.
   std::vector<std::string> servers;
   ServerResolver resolve;  // Null = ExpandServers.
+  // Addresses of the first epoch when the caller has resolved the names
+  // already (empty = resolve them at Open).
+  std::vector<std::string> first_addresses;
   // Mode, sizes, seed, positive_other_session and expected_fingerprint;
   // split, epoch, start, shard and max_batches are the stream's to set.
   v1::StreamTripletsRequest request;

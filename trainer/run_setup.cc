@@ -211,15 +211,8 @@ BatchStreamOptions StreamOptions(const TrainConfig& config, const TrainingRun& r
   o.servers = config.servers;
   // The first epoch reads the addresses resolved at start; later ones
   // re-resolve the names.
-  o.resolve = [resolve, first = run.servers, used = std::make_shared<bool>(false)](
-                  const std::vector<std::string>& names)
-      -> absl::StatusOr<std::vector<std::string>> {
-    if (!*used) {
-      *used = true;
-      return first;
-    }
-    return resolve(names);
-  };
+  o.resolve = resolve;
+  o.first_addresses = run.servers;
   o.start_epoch = run.meta.epoch;
   o.start_index = run.meta.next_index;
   o.prefetch_per_shard = config.prefetch_per_shard;
