@@ -112,7 +112,8 @@ absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with
     result->final_loss = outcome->loss;
     log.Step({run.meta.step, (*batch)->epoch(), outcome->loss, lr, outcome->anchors,
               outcome->spread, wait_s, Since(step_start)},
-             stream.stats());
+             // Per-server counts only feed the live metrics.
+             with.live_metrics != nullptr ? stream.stats() : BatchStreamStats());
     // The step's tensors are gone; the stream may read into the buffer again.
     stream.Recycle(*std::move(batch));
     if (config.checkpoint_every > 0 && run.meta.step % config.checkpoint_every == 0) {
