@@ -239,10 +239,15 @@ TEST_F(DataServerTest, ShutdownWhileStreamingEndsTheStreamAndReturns) {
   stopper.join();
   // Either the client finished the stream within the grace period or the
   // server cancelled it; it must not hang, crash or report success early.
+  // A cancellation can land after the last batch was written but before the
+  // OK trailer, so a cancelled stream may still hold every batch.
   if (status.ok()) {
     EXPECT_EQ(received, 170);
   } else {
-    EXPECT_LT(received, 170);
+    EXPECT_TRUE(status.error_code() == grpc::StatusCode::CANCELLED ||
+                status.error_code() == grpc::StatusCode::UNAVAILABLE)
+        << status.error_code() << ": " << status.error_message();
+    EXPECT_LE(received, 170);
   }
   EXPECT_EQ(server_->stats().active_streams.load(), 0);
 }
