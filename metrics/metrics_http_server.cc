@@ -150,7 +150,8 @@ constexpr int kListenBacklog = 1024;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    const std::string& host, int port, const MetricsRegistry* registry) {
+    const std::string& host, int port, const MetricsRegistry* registry,
+    std::function<bool()> ready) {
   if (port < 0 || port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("metrics port ", port, " out of range"));
   }
@@ -161,8 +162,17 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   http.Get("/metrics", [registry](const httplib::Request&, httplib::Response& response) {
     response.set_content(registry->Render(), kPrometheusTextContentType);
   });
+  http.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("ok\n", "text/plain");
+  });
+  http.Get("/readyz", [ready = std::move(ready)](const httplib::Request&,
+                                                 httplib::Response& response) {
+    const bool is_ready = ready == nullptr || ready();
+    response.status = is_ready ? 200 : 503;
+    response.set_content(is_ready ? "ready\n" : "not ready\n", "text/plain");
+  });
   http.Get("/", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content("tripletstream metrics: GET /metrics\n", "text/plain");
+    response.set_content("tripletstream: GET /metrics, /healthz, /readyz\n", "text/plain");
   });
   // Idle connections must not starve scrapes: see ConnectionThreads.
   http.new_task_queue = [] {
@@ -206,13 +216,13 @@ MetricsHttpServer::~MetricsHttpServer() {
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> StartMetricsEndpoint(
     const std::string& host, int port, const MetricsRegistry* registry,
-    const std::string& flag_name) {
+    const std::string& flag_name, std::function<bool()> ready) {
   if (port == 0) return nullptr;
   if (port < -1 || port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat(flag_name, " must be -1 (any free port), 0 (off) or a port, got ", port));
   }
-  auto server = MetricsHttpServer::Start(host, port < 0 ? 0 : port, registry);
+  auto server = MetricsHttpServer::Start(host, port < 0 ? 0 : port, registry, std::move(ready));
   if (!server.ok()) return server.status();
   LOG(INFO) << "metrics on http://" << host << ":" << (*server)->port() << "/metrics";
   return server;

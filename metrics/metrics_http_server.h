@@ -1,6 +1,7 @@
 #ifndef TRIPLETSTREAM_METRICS_METRICS_HTTP_SERVER_H_
 #define TRIPLETSTREAM_METRICS_METRICS_HTTP_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,6 +17,9 @@ namespace tripletstream {
 
 // Serves a MetricsRegistry over HTTP (cpp-httplib) for Prometheus:
 // GET /metrics returns the text exposition format, GET / a short index.
+// GET /healthz answers 200 while the process runs (a liveness probe) and
+// GET /readyz 200 when `ready` says so, else 503 (a readiness probe that
+// works where the gRPC port speaks TLS, which kubelet's gRPC probes cannot).
 // Runs its own listener thread; the destructor stops it.
 //
 // Idle or stalled connections cannot starve scrapes: each accepted
@@ -29,9 +33,10 @@ class MetricsHttpServer {
  public:
   // Listens on host:port (port 0 picks a free port, see port()).
   // UNAVAILABLE when the address cannot be bound. `registry` must outlive
-  // the server.
+  // the server. `ready` (thread-safe; null = always ready) backs /readyz.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
-      const std::string& host, int port, const MetricsRegistry* registry);
+      const std::string& host, int port, const MetricsRegistry* registry,
+      std::function<bool()> ready = nullptr);
   ~MetricsHttpServer();
   MetricsHttpServer(const MetricsHttpServer&) = delete;
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
@@ -57,7 +62,7 @@ class MetricsHttpServer {
 // names `flag_name` for other values.
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> StartMetricsEndpoint(
     const std::string& host, int port, const MetricsRegistry* registry,
-    const std::string& flag_name = "--metrics_port");
+    const std::string& flag_name = "--metrics_port", std::function<bool()> ready = nullptr);
 
 }  // namespace tripletstream
 

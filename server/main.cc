@@ -209,8 +209,10 @@ absl::Status StartMetrics(const ServerStats& stats, MetricsRegistry* registry,
                           std::unique_ptr<MetricsHttpServer>* out) {
   if (absl::GetFlag(FLAGS_metrics_port) == 0) return absl::OkStatus();
   if (absl::Status s = RegisterServerMetrics(&stats, registry); !s.ok()) return s;
-  auto server =
-      StartMetricsEndpoint(absl::GetFlag(FLAGS_host), absl::GetFlag(FLAGS_metrics_port), registry);
+  // /readyz follows the gRPC health status: 503 while loading or draining.
+  auto server = StartMetricsEndpoint(absl::GetFlag(FLAGS_host),
+                                     absl::GetFlag(FLAGS_metrics_port), registry,
+                                     "--metrics_port", [&stats] { return stats.serving.load(); });
   if (!server.ok()) return server.status();
   *out = *std::move(server);
   return absl::OkStatus();

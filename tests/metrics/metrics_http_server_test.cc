@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -166,6 +167,29 @@ TEST(MetricsHttpServerTest, ServesTheRegistryOnAPickedPort) {
   auto missing = testing::HttpGet((*server)->port(), "/nope");
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->status, 404);
+}
+
+TEST(MetricsHttpServerTest, HealthzIsLivenessAndReadyzFollowsTheCallback) {
+  MetricsRegistry registry;
+  std::atomic<bool> ready{false};
+  auto server = MetricsHttpServer::Start("127.0.0.1", 0, &registry, [&] { return ready.load(); });
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto live = testing::HttpGet((*server)->port(), "/healthz");
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_EQ(live->status, 200);
+  auto not_ready = testing::HttpGet((*server)->port(), "/readyz");
+  ASSERT_TRUE(not_ready.ok()) << not_ready.status();
+  EXPECT_EQ(not_ready->status, 503);
+  ready.store(true);
+  auto now_ready = testing::HttpGet((*server)->port(), "/readyz");
+  ASSERT_TRUE(now_ready.ok()) << now_ready.status();
+  EXPECT_EQ(now_ready->status, 200);
+  // Without a callback the endpoint is always ready.
+  auto plain = MetricsHttpServer::Start("127.0.0.1", 0, &registry);
+  ASSERT_TRUE(plain.ok());
+  auto always = testing::HttpGet((*plain)->port(), "/readyz");
+  ASSERT_TRUE(always.ok());
+  EXPECT_EQ(always->status, 200);
 }
 
 TEST(MetricsHttpServerTest, StopsOnDestructionAndFreesThePort) {

@@ -53,6 +53,14 @@ export function checkReferences(objects, report) {
         if (probe?.grpc && !ports.has(probe.grpc.port)) {
           report(obj, `container ${c.name}: ${probeName} grpc port ${probe.grpc.port} is not a container port`);
         }
+        // httpGet and tcpSocket ports may be numbers or port names.
+        for (const kind of ["httpGet", "tcpSocket"]) {
+          const port = probe?.[kind]?.port;
+          if (port === undefined) continue;
+          const known = typeof port === "number" ? ports.has(port)
+                                                 : (c.ports ?? []).some((p) => p.name === port);
+          if (!known) report(obj, `container ${c.name}: ${probeName} ${kind} port ${port} is not a container port`);
+        }
       }
     }
   }
