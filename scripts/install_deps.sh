@@ -12,6 +12,8 @@ packages=(
   libabsl-dev libconcurrentqueue-dev libgoogle-glog-dev libgflags-dev
   libfast-float-dev libre2-dev libgtest-dev libgmock-dev libbenchmark-dev
   libtorch-dev libcpp-httplib-dev
+  # c10d's Gloo headers, for data-parallel training (LibTorch has Gloo built in).
+  libgloo-dev
   # LibTorch's matrix products go through libblas.so.3; without this Debian
   # picks the reference BLAS, and a CPU training step is ~1.4x slower
   # (docs/benchmarks.md).

@@ -7,7 +7,7 @@
 #
 # Any sanitizer report fails the test that produced it (halt_on_error /
 # exitcode), so a green run means no report with or without a project frame.
-# Environment: BUILD_DIR (default build-asan / build-tsan), JOBS (default
+# Environment: SAN_BUILD_DIR (default build-asan / build-tsan), JOBS (default
 # nproc), CTEST_ARGS (extra ctest arguments, e.g. "-R DataServer").
 #
 # Left out: LibTorch code (Debian's LibTorch is not built with sanitizers)
@@ -36,7 +36,7 @@ case "$MODE" in
     ;;
 esac
 
-BUILD_DIR="${BUILD_DIR:-build-$MODE}"
+BUILD_DIR="${SAN_BUILD_DIR:-build-$MODE}"
 JOBS="${JOBS:-$(nproc)}"
 scripts/install_deps.sh --test
 

@@ -28,6 +28,7 @@ void WriteMeta(torch::serialize::OutputArchive& archive, const CheckpointMeta& m
   archive.write("meta.step", c10::IValue(m.step));
   archive.write("meta.epoch", c10::IValue(m.epoch));
   archive.write("meta.next_index", c10::IValue(m.next_index));
+  archive.write("meta.world_size", c10::IValue(m.world_size));
   archive.write("meta.window_length", c10::IValue(m.window_length));
   archive.write("meta.eer_threshold", c10::IValue(m.eer_threshold));
   archive.write("meta.norm_mean", FloatTensor(m.norm_mean));
@@ -53,6 +54,8 @@ CheckpointMeta ReadMeta(torch::serialize::InputArchive& archive) {
   m.epoch = v.toInt();
   archive.read("meta.next_index", v);
   m.next_index = v.toInt();
+  // Checkpoints from before data-parallel training are single-rank.
+  m.world_size = archive.try_read("meta.world_size", v) ? v.toInt() : 1;
   archive.read("meta.window_length", v);
   m.window_length = v.toInt();
   archive.read("meta.eer_threshold", v);

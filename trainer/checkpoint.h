@@ -22,6 +22,7 @@ struct CheckpointMeta {
   int64_t step = 0;          // Optimizer steps taken.
   int64_t epoch = 0;         // Data position: epoch and next batch index.
   int64_t next_index = 0;
+  int64_t world_size = 1;    // Trainer ranks that wrote the position.
   int64_t window_length = 0;
   std::vector<std::string> channel_names;
   std::vector<float> norm_mean, norm_std;

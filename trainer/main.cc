@@ -22,6 +22,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/server_list.h"
@@ -96,6 +97,18 @@ ABSL_FLAG(int, metrics_port, 0,
 ABSL_FLAG(std::string, metrics_host, "0.0.0.0", "train: address the metrics endpoint binds.");
 ABSL_FLAG(int, prefetch, 4, "Batches buffered per server shard.");
 ABSL_FLAG(int, torch_threads, 0, "LibTorch intra-op threads; 0 = all cores.");
+// Data-parallel training (docs/trainer.md, "Several trainer ranks").
+ABSL_FLAG(int, rank, -1, "train: this process's rank; -1 = $RANK, else 0.");
+ABSL_FLAG(int, world_size, -1,
+          "train: number of trainer ranks sharing one model; -1 = $WORLD_SIZE, else 1.");
+ABSL_FLAG(std::string, master_addr, "",
+          "train: host where rank 0 runs the rendezvous store; empty = $MASTER_ADDR, else "
+          "127.0.0.1.");
+ABSL_FLAG(int, master_port, -1, "train: rendezvous store port; -1 = $MASTER_PORT, else 29500.");
+ABSL_FLAG(double, collective_timeout_s, 300,
+          "train: rendezvous and each gradient all-reduce fail after this long, so a rank that "
+          "dies or freezes ends every rank (exit 1) instead of hanging; must exceed rank 0's "
+          "evaluation time.");
 // embed / enroll / verify
 ABSL_FLAG(std::string, checkpoint, "", "embed/enroll/verify: checkpoint.pt written by train.");
 ABSL_FLAG(std::string, input, "", "embed/enroll/verify: comma separated raw CSV files.");
@@ -221,6 +234,18 @@ absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
   c.session_groups_spec = absl::GetFlag(FLAGS_session_groups);
   c.prefetch_per_shard = absl::GetFlag(FLAGS_prefetch);
   c.torch_threads = absl::GetFlag(FLAGS_torch_threads);
+  auto distributed = ResolveDistributedConfig(
+      {absl::GetFlag(FLAGS_rank), absl::GetFlag(FLAGS_world_size),
+       absl::GetFlag(FLAGS_master_addr), absl::GetFlag(FLAGS_master_port),
+       absl::GetFlag(FLAGS_collective_timeout_s)},
+      [](const char* name) { return std::getenv(name); });
+  if (!distributed.ok()) return distributed.status();
+  c.distributed = *distributed;
+  // One CUDA device per local rank, as torchrun lays processes out.
+  const int local_rank = LocalRankFromEnvironment([](const char* name) { return std::getenv(name); });
+  if (c.device == "cuda" && c.distributed.enabled() && local_rank >= 0) {
+    c.device = absl::StrCat("cuda:", local_rank);
+  }
   if (absl::Status s = CheckTrainConfig(c); !s.ok()) return s;
   return c;
 }
@@ -301,13 +326,20 @@ void PrintResult(const TrainResult& r) {
   std::printf(
       "steps=%lld triplets=%lld seconds=%.1f triplets_per_s=%.0f data_stall_pct=%.2f "
       "loss=%.4f initial_eer_pct=%.2f eer_pct=%.2f top1_pct=%.2f cross_eer_pct=%.2f "
-      "cross_top1_pct=%.2f reconnects=%lld per_server=%s digest=%016llx checkpoint=%s\n",
+      "cross_top1_pct=%.2f reconnects=%lld per_server=%s digest=%016llx checkpoint=%s%s\n",
       static_cast<long long>(r.steps), static_cast<long long>(r.triplets), r.seconds,
       r.triplets_per_s, r.data_stall_pct, r.final_loss, r.initial_eer_pct, r.eer_pct,
       r.top1_pct, r.cross_eer_pct, r.cross_top1_pct, static_cast<long long>(r.reconnects),
       absl::StrJoin(r.batches_per_server, "/").c_str(),
       static_cast<unsigned long long>(r.stream_digest),
-      r.checkpoint.empty() ? "none" : r.checkpoint.c_str());
+      r.checkpoint.empty() ? "none" : r.checkpoint.c_str(),
+      // Data-parallel runs: this rank, the all-reduce share and the digest of
+      // every rank's batches in global order (a single trainer's digest=).
+      r.world_size > 1
+          ? absl::StrFormat(" rank=%d world_size=%d allreduce_pct=%.2f union_digest=%016x",
+                            r.rank, r.world_size, r.allreduce_pct, r.union_digest)
+                .c_str()
+          : "");
 }
 
 // Loads the checkpoint and embeds the --input files' windows.

@@ -48,6 +48,9 @@ void RunLog::Step(const StepRecord& r, const BatchStreamStats& stream) {
   interval_triplets_ += r.anchors;
   ++interval_steps_;
   loss_sum_ += r.loss;
+  interval_allreduce_s_ += r.allreduce_s;
+  interval_step_s_ += r.step_s;
+  total_allreduce_s_ += r.allreduce_s;
   if (r.spread >= 0) spread_sum_ += r.spread;
   if (live_ != nullptr) {
     live_->RecordStep(r.step, r.step_s, r.wait_s, r.loss);
@@ -73,19 +76,25 @@ void RunLog::Progress(const StepRecord& r) {
   const double rate = interval_triplets_ / std::max(Since(interval_start_), 1e-9);
   const double eta = Since(started_) / std::max<int64_t>(1, r.step) * (total_steps_ - r.step);
   const double loss = loss_sum_ / interval_steps_;
-  std::printf("%s\n", absl::StrFormat("epoch %d step %d/%d loss %.4f lr %.2e triplets/s %.0f "
-                                      "data-stall %.1f%% ETA %.0fs",
-                                      r.epoch, r.step, total_steps_, loss, r.lr, rate,
-                                      stall_.interval_pct(), eta)
+  const double allreduce_pct =
+      interval_step_s_ > 0 ? 100 * interval_allreduce_s_ / interval_step_s_ : 0;
+  const std::string rank =
+      world_size_ > 1 ? absl::StrFormat("rank %d/%d ", rank_, world_size_) : "";
+  const std::string allreduce =
+      world_size_ > 1 ? absl::StrFormat(" all-reduce %.1f%%", allreduce_pct) : "";
+  std::printf("%s\n", absl::StrFormat("%sepoch %d step %d/%d loss %.4f lr %.2e triplets/s %.0f "
+                                      "data-stall %.1f%%%s ETA %.0fs",
+                                      rank, r.epoch, r.step, total_steps_, loss, r.lr, rate,
+                                      stall_.interval_pct(), allreduce, eta)
                           .c_str());
   std::fflush(stdout);
   if (jsonl_.is_open()) {
     jsonl_ << absl::StrFormat(
                   "{\"step\": %d, \"epoch\": %d, \"loss\": %.6f, \"lr\": %.6g, "
                   "\"triplets_per_s\": %.1f, \"data_stall_pct\": %.3f, "
-                  "\"embedding_spread\": %.4f}",
+                  "\"embedding_spread\": %.4f, \"rank\": %d, \"allreduce_pct\": %.3f}",
                   r.step, r.epoch, loss, r.lr, rate, stall_.interval_pct(),
-                  spread_sum_ / interval_steps_)
+                  spread_sum_ / interval_steps_, rank_, allreduce_pct)
            << "\n"
            << std::flush;
   }
@@ -93,6 +102,7 @@ void RunLog::Progress(const StepRecord& r) {
   interval_start_ = std::chrono::steady_clock::now();
   interval_triplets_ = interval_steps_ = 0;
   loss_sum_ = spread_sum_ = 0;
+  interval_allreduce_s_ = interval_step_s_ = 0;
 }
 
 void RunLog::Eval(const EvalReport& report, int64_t step) {

@@ -24,6 +24,7 @@ struct StepRecord {
   double spread = -1;  // Mean pairwise embedding distance; < 0 = not measured.
   double wait_s = 0;   // Time blocked waiting for the batch (data stall).
   double step_s = 0;   // Wait + compute.
+  double allreduce_s = 0;  // Of compute, waiting for gradient all-reduces.
 };
 
 // The run's record, written to every sink at once: a progress line on stdout
@@ -42,6 +43,13 @@ class RunLog {
 
   const StallMeter& stall() const { return stall_; }
   int64_t triplets() const { return triplets_; }
+  // Data-parallel runs: progress lines name the rank and the all-reduce
+  // share of step time.
+  void SetRank(int rank, int world_size) { rank_ = rank, world_size_ = world_size; }
+  double total_allreduce_pct() const {
+    return stall_.total_step_seconds() > 0 ? 100 * total_allreduce_s_ / stall_.total_step_seconds()
+                                           : 0;
+  }
 
  private:
   void Progress(const StepRecord& record);
@@ -57,6 +65,8 @@ class RunLog {
   int64_t triplets_ = 0, interval_triplets_ = 0, interval_steps_ = 0;
   double loss_sum_ = 0, spread_sum_ = 0;
   int64_t collapsed_steps_ = 0;
+  int rank_ = 0, world_size_ = 1;
+  double interval_allreduce_s_ = 0, interval_step_s_ = 0, total_allreduce_s_ = 0;
 };
 
 }  // namespace tripletstream

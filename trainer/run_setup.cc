@@ -4,15 +4,19 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/dataset_client.h"
 #include "re2/re2.h"
 #include "trainer/checkpoint_files.h"
+#include "trainer/distributed.h"
 #include "trainer/session_groups.h"
 
 namespace tripletstream {
@@ -33,17 +37,27 @@ std::string LossConfig(const TrainConfig& c) {
   return text;
 }
 
+// cpu, cuda or cuda:N (N: a visible device, e.g. LOCAL_RANK's).
 absl::StatusOr<torch::Device> ChooseDevice(const std::string& device) {
-  if (device != "cpu" && device != "cuda") {
+  int index = -1;
+  const bool cuda = device == "cuda" || (absl::StartsWith(device, "cuda:") &&
+                                         absl::SimpleAtoi(device.substr(5), &index) && index >= 0);
+  if (device != "cpu" && !cuda) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--device must be cpu or cuda, got '", device, "'"));
+        absl::StrCat("--device must be cpu, cuda or cuda:N, got '", device, "'"));
   }
-  if (device == "cuda" && !torch::cuda::is_available()) {
+  if (cuda && !torch::cuda::is_available()) {
     return absl::FailedPreconditionError(
         "--device=cuda but no CUDA device is visible (or this LibTorch has no CUDA); "
         "use --device=cpu");
   }
-  return torch::Device(device == "cuda" ? torch::kCUDA : torch::kCPU);
+  if (cuda && index >= static_cast<int>(torch::cuda::device_count())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--device=", device, " but only ", torch::cuda::device_count(), " CUDA devices are visible"));
+  }
+  if (!cuda) return torch::Device(torch::kCPU);
+  return index < 0 ? torch::Device(torch::kCUDA)
+                   : torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
 CheckpointMeta MetaOf(const TrainConfig& config, const TcnOptions& options,
@@ -60,36 +74,98 @@ CheckpointMeta MetaOf(const TrainConfig& config, const TcnOptions& options,
   return meta;
 }
 
-// Restores `run` from its checkpoint (or the previous one when the latest is
-// damaged) when it belongs to this run. NOT_FOUND when there is none.
-absl::Status Resume(TrainingRun* run) {
-  auto verified = VerifiedCheckpointPath(run->checkpoint_path);
-  if (!verified.ok()) return verified.status();
-  const std::string& path = *verified;
+// Restores `run` from the checkpoint at `path` (already verified) when it
+// belongs to this run; `shown` names it in messages.
+absl::Status ResumeFrom(TrainingRun* run, const std::string& path, const std::string& shown) {
   auto saved = ReadCheckpointMeta(path);
   if (!saved.ok()) return saved.status();
   if (saved->fingerprint != run->meta.fingerprint) {
     return absl::FailedPreconditionError(absl::StrCat(
-        path, " was trained on dataset ", saved->fingerprint, ", the servers have ",
+        shown, " was trained on dataset ", saved->fingerprint, ", the servers have ",
         run->meta.fingerprint, " (different data or preprocessing)"));
   }
   if (saved->model_config != run->meta.model_config ||
       saved->loss_config != run->meta.loss_config) {
     return absl::FailedPreconditionError(absl::StrCat(
-        path, " has model [", saved->model_config, "] and run [", saved->loss_config,
+        shown, " has model [", saved->model_config, "] and run [", saved->loss_config,
         "]; the flags ask for [", run->meta.model_config, "] and [", run->meta.loss_config,
         "]"));
+  }
+  // The data position is a step boundary of the world that wrote it; another
+  // world size would split the rest of the epoch differently.
+  if (saved->world_size != run->meta.world_size) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        shown, " was written by ", saved->world_size, " trainer rank(s); this run has ",
+        run->meta.world_size, ": resume with --world_size=", saved->world_size,
+        " (WORLD_SIZE), or start a new --checkpoint_dir"));
   }
   if (absl::Status s = LoadCheckpoint(path, run->model, run->optimizer.get()); !s.ok()) {
     return absl::FailedPreconditionError(s.message());  // Retrying cannot repair it.
   }
-  if (absl::Status s = CheckFiniteParameters(run->model, path); !s.ok()) return s;
+  if (absl::Status s = CheckFiniteParameters(run->model, shown); !s.ok()) return s;
   run->meta.step = saved->step;
   run->meta.epoch = saved->epoch;
   run->meta.next_index = saved->next_index;
-  LOG(INFO) << "resumed " << path << " at step " << saved->step << ", epoch " << saved->epoch
+  LOG(INFO) << "resumed " << shown << " at step " << saved->step << ", epoch " << saved->epoch
             << ", batch " << saved->next_index;
   return absl::OkStatus();
+}
+
+// Restores `run` from its checkpoint (or the previous one when the latest is
+// damaged). NOT_FOUND when there is none.
+absl::Status Resume(TrainingRun* run) {
+  auto verified = VerifiedCheckpointPath(run->checkpoint_path);
+  if (!verified.ok()) return verified.status();
+  return ResumeFrom(run, *verified, *verified);
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::string bytes;
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) bytes.append(buffer, n);
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return absl::DataLossError(absl::StrCat("cannot read ", path));
+  return bytes;
+}
+
+// Data-parallel resume: rank 0 reads its verified checkpoint and sends the
+// bytes to every rank (so the other ranks need no shared volume); each rank
+// restores from them. An empty message means "no checkpoint yet".
+absl::Status ResumeAcrossRanks(TrainingRun* run, ProcessGroup& group, bool has_dir) {
+  std::string bytes;
+  std::string shown = "rank 0's checkpoint";
+  if (group.rank() == 0 && has_dir) {
+    auto verified = VerifiedCheckpointPath(run->checkpoint_path);
+    if (verified.ok()) {
+      auto read = ReadWholeFile(*verified);
+      if (!read.ok()) return read.status();
+      bytes = *std::move(read);
+      shown = *verified;
+    } else if (!absl::IsNotFound(verified.status())) {
+      return verified.status();
+    }
+  }
+  if (absl::Status s = group.BroadcastBytes(&bytes); !s.ok()) return s;
+  if (bytes.empty()) return absl::NotFoundError("no checkpoint");
+  if (group.rank() == 0) return ResumeFrom(run, shown, shown);
+  char dir_template[] = "/tmp/tripletstream-resume-XXXXXX";
+  if (mkdtemp(dir_template) == nullptr) {
+    return absl::InternalError("cannot make a temporary folder in /tmp for the checkpoint");
+  }
+  const std::string copy = std::string(dir_template) + "/checkpoint.pt";
+  std::FILE* f = std::fopen(copy.c_str(), "wb");
+  const bool written = f != nullptr && std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  if (f != nullptr) std::fclose(f);
+  absl::Status resumed =
+      written ? ResumeFrom(run, copy, shown)
+              : absl::InternalError(absl::StrCat("cannot write the checkpoint copy ", copy));
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_template, ignored);
+  return resumed;
 }
 
 // Found at start rather than at the first checkpoint, hundreds of steps in.
@@ -132,7 +208,8 @@ ClientOptions ClientOptionsOf(const TrainConfig& config) {
 }
 
 absl::StatusOr<std::unique_ptr<TrainingRun>> PrepareRun(const TrainConfig& config,
-                                                        const ServerResolver& resolve) {
+                                                        const ServerResolver& resolve,
+                                                        ProcessGroup* group) {
   auto run = std::make_unique<TrainingRun>();
   auto servers = resolve(config.servers);
   if (!servers.ok()) return servers.status();
@@ -170,17 +247,30 @@ absl::StatusOr<std::unique_ptr<TrainingRun>> PrepareRun(const TrainConfig& confi
             << options.in_channels << " channels, device " << config.device << ", "
             << torch::get_num_threads() << " threads";
   run->meta = MetaOf(config, options, run->info);
-  if (!config.checkpoint_dir.empty()) {
+  run->meta.world_size = config.distributed.world_size;
+  const int rank = group != nullptr ? group->rank() : 0;
+  if (group != nullptr) run->model->set_dropout_rank(rank);
+  // Rank 0 alone writes checkpoints.
+  if (!config.checkpoint_dir.empty() && rank == 0) {
     if (absl::Status s = CheckWritableDirectory(config.checkpoint_dir); !s.ok()) return s;
     run->checkpoint_path = config.checkpoint_dir + "/checkpoint.pt";
   }
-  if (config.resume && !run->checkpoint_path.empty()) {
-    absl::Status resumed = Resume(run.get());
+  if (config.resume && !config.checkpoint_dir.empty()) {
+    absl::Status resumed = group != nullptr
+                               ? ResumeAcrossRanks(run.get(), *group, !run->checkpoint_path.empty())
+                               : Resume(run.get());
     if (absl::IsNotFound(resumed)) {
       LOG(INFO) << "--resume: no checkpoint in " << config.checkpoint_dir << " yet; starting";
     } else if (!resumed.ok()) {
       return resumed;
     }
+  }
+  if (group != nullptr) {
+    // Every rank starts from rank 0's weights and buffers.
+    std::vector<torch::Tensor> state = run->model->parameters();
+    for (const torch::Tensor& buffer : run->model->buffers()) state.push_back(buffer);
+    torch::NoGradGuard no_grad;
+    if (absl::Status s = group->Broadcast(state); !s.ok()) return s;
   }
   return run;
 }
@@ -215,6 +305,8 @@ BatchStreamOptions StreamOptions(const TrainConfig& config, const TrainingRun& r
   o.first_addresses = run.servers;
   o.start_epoch = run.meta.epoch;
   o.start_index = run.meta.next_index;
+  o.rank = config.distributed.rank;
+  o.world_size = config.distributed.world_size;
   o.prefetch_per_shard = config.prefetch_per_shard;
   o.client = ClientOptionsOf(config);
   v1::StreamTripletsRequest& request = o.request;

@@ -17,6 +17,8 @@
 
 namespace tripletstream {
 
+class ProcessGroup;
+
 // Everything a run holds between steps, made by PrepareRun.
 struct TrainingRun {
   std::vector<std::string> servers;  // Addresses at start.
@@ -31,8 +33,12 @@ struct TrainingRun {
 // Resolves the servers, fetches the dataset description, builds the model
 // and optimizer and, with --resume, restores them after checking that the
 // checkpoint belongs to this dataset, model and run.
+// With a process group (data-parallel ranks): only rank 0 keeps a
+// checkpoint path, rank 0's checkpoint is sent to every rank on --resume,
+// and every rank starts from rank 0's weights.
 absl::StatusOr<std::unique_ptr<TrainingRun>> PrepareRun(const TrainConfig& config,
-                                                        const ServerResolver& resolve);
+                                                        const ServerResolver& resolve,
+                                                        ProcessGroup* group = nullptr);
 
 // The evaluator for the run's servers, enrollment regex and session groups.
 absl::StatusOr<std::unique_ptr<Evaluator>> MakeEvaluator(const TrainConfig& config,

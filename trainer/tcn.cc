@@ -115,17 +115,24 @@ torch::Tensor TcnImpl::ProxyCosines(const torch::Tensor& embeddings) {
   return embeddings.matmul(p.t());
 }
 
+uint64_t TcnImpl::NextDropoutKey() {
+  // Advance [seed, count] in place (on the model's device; a scalar copy
+  // off a GPU is negligible next to a training step).
+  torch::Tensor state = dropout_state_.cpu();
+  const int64_t seed = state[0].item<int64_t>();
+  const int64_t count = state[1].item<int64_t>() + 1;
+  dropout_state_[1].fill_(count);
+  const uint64_t key = MakeKey({static_cast<uint64_t>(seed), static_cast<uint64_t>(count)});
+  return dropout_rank_ == 0 ? key : MakeKey({key, static_cast<uint64_t>(dropout_rank_)});
+}
+
+void TcnImpl::SkipTrainingForward() {
+  torch::NoGradGuard no_grad;
+  NextDropoutKey();
+}
+
 torch::Tensor TcnImpl::Features(const torch::Tensor& x) {
-  uint64_t key = 0;
-  if (is_training()) {
-    // Advance [seed, count] in place (on the model's device; a scalar copy
-    // off a GPU is negligible next to a training step).
-    torch::Tensor state = dropout_state_.cpu();
-    const int64_t seed = state[0].item<int64_t>();
-    const int64_t count = state[1].item<int64_t>() + 1;
-    dropout_state_[1].fill_(count);
-    key = MakeKey({static_cast<uint64_t>(seed), static_cast<uint64_t>(count)});
-  }
+  const uint64_t key = is_training() ? NextDropoutKey() : 0;
   torch::Tensor h = x.permute({0, 2, 1});
   for (size_t i = 0; i < blocks_->size(); ++i) {
     h = blocks_[i]->as<TemporalBlockImpl>()->forward(h, MakeKey({key, i}));

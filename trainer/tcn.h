@@ -85,9 +85,18 @@ class TcnImpl : public torch::nn::Module {
   // [N, classes]. Needs options().classes > 0.
   torch::Tensor ProxyCosines(const torch::Tensor& embeddings);
   const TcnOptions& options() const { return options_; }
+  // Data-parallel ranks draw different dropout masks: rank r > 0 adds r to
+  // the mask key (rank 0 keeps the single trainer's masks).
+  void set_dropout_rank(int rank) { dropout_rank_ = rank; }
+  // Advances the dropout counter as a training forward would (a rank with
+  // no batch at a step keeps its counter in step with the others).
+  void SkipTrainingForward();
 
  private:
+  uint64_t NextDropoutKey();
+
   TcnOptions options_;
+  int dropout_rank_ = 0;
   torch::nn::ModuleList blocks_{nullptr};
   torch::Tensor dropout_state_;  // int64 [seed, training forwards so far].
   torch::nn::Linear head_{nullptr};

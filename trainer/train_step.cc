@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "trainer/distributed.h"
 #include "trainer/losses.h"
 
 namespace tripletstream {
@@ -43,6 +44,26 @@ torch::Tensor BatchLoss(const TrainConfig& config, int64_t step, v1::Batch& batc
   return loss;
 }
 
+void SetLearningRate(torch::optim::AdamW& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) {
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  }
+}
+
+absl::Status NotFinite(double loss, int64_t step, const std::string& where) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("the loss is ", loss, " at step ", step + 1, where,
+                   ": training diverged; lower --lr, check --margin and --softmax_scale"));
+}
+
+// Clipping and AdamW on the (averaged) gradients.
+void ApplyGradients(const TrainConfig& config, Tcn& model, torch::optim::AdamW& optimizer) {
+  if (config.clip_norm > 0) {
+    torch::nn::utils::clip_grad_norm_(model->parameters(), config.clip_norm);
+  }
+  optimizer.step();
+}
+
 }  // namespace
 
 absl::StatusOr<StepOutcome> TrainStep(const TrainConfig& config, int64_t step, double lr,
@@ -51,23 +72,53 @@ absl::StatusOr<StepOutcome> TrainStep(const TrainConfig& config, int64_t step, d
                                       const torch::Device& device) {
   StepOutcome outcome;
   try {
-    for (auto& group : optimizer.param_groups()) {
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    }
+    SetLearningRate(optimizer, lr);
     optimizer.zero_grad();
     torch::Tensor loss = BatchLoss(config, step, batch, model, device, &outcome);
     outcome.loss = loss.item<double>();
     if (!std::isfinite(outcome.loss)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the loss is ", outcome.loss, " at step ", step + 1,
-          " (batch ", batch.index(), " of epoch ", batch.epoch(),
-          "): training diverged; lower --lr, check --margin and --softmax_scale"));
+      return NotFinite(outcome.loss, step, absl::StrCat(" (batch ", batch.index(), " of epoch ",
+                                                        batch.epoch(), ")"));
     }
     loss.backward();
-    if (config.clip_norm > 0) {
-      torch::nn::utils::clip_grad_norm_(model->parameters(), config.clip_norm);
+    ApplyGradients(config, model, optimizer);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("training step ", step + 1, " failed: ", e.what_without_backtrace()));
+  }
+  return outcome;
+}
+
+absl::StatusOr<StepOutcome> DistributedTrainStep(const TrainConfig& config, int64_t step,
+                                                 double lr, v1::Batch* batch, Tcn& model,
+                                                 torch::optim::AdamW& optimizer,
+                                                 const torch::Device& device,
+                                                 GradientReducer& reducer, double stop_vote) {
+  StepOutcome outcome;
+  try {
+    SetLearningRate(optimizer, lr);
+    optimizer.zero_grad();
+    torch::Tensor loss;
+    double local_loss = 0;
+    if (batch != nullptr) {
+      loss = BatchLoss(config, step, *batch, model, device, &outcome);
+      local_loss = loss.item<double>();
+    } else {
+      model->SkipTrainingForward();  // Dropout counters stay in step.
     }
-    optimizer.step();
+    // Every rank joins the all-reduce, even with a non-finite loss, so all
+    // of them see the same total and fail together.
+    reducer.Begin(static_cast<double>(outcome.anchors), local_loss, stop_vote);
+    if (batch != nullptr) loss.backward();
+    auto reduced = reducer.Finish();
+    if (!reduced.ok()) return reduced.status();
+    outcome.loss = reduced->mean_loss;
+    outcome.stop_votes = reduced->stop_votes;
+    outcome.allreduce_s = reduced->wait_s;
+    if (!std::isfinite(outcome.loss) || !std::isfinite(local_loss)) {
+      return NotFinite(outcome.loss, step, " (over all ranks)");
+    }
+    ApplyGradients(config, model, optimizer);
   } catch (const c10::Error& e) {
     return absl::InternalError(
         absl::StrCat("training step ", step + 1, " failed: ", e.what_without_backtrace()));

@@ -9,7 +9,9 @@
 #include "client/batch_stream.h"
 #include "client/grpc_util.h"
 #include "common/digest.h"
+#include "trainer/distributed.h"
 #include "trainer/lr_schedule.h"
+#include "trainer/rank_schedule.h"
 #include "trainer/run_log.h"
 #include "trainer/run_setup.h"
 #include "trainer/train_step.h"
@@ -53,45 +55,97 @@ class LearningRateClock {
   double decay_started_s_ = -1;
 };
 
-// Whether the loop should stop before taking another step.
-bool ShouldStop(const TrainConfig& config, const TrainCollaborators& with, int64_t steps_taken,
-                Clock::time_point started, TrainResult* result) {
-  if (config.max_steps_this_run > 0 && steps_taken >= config.max_steps_this_run) return true;
-  if (with.stop != nullptr && with.stop->requested()) {
-    result->interrupted = true;
-    return true;
+// Stop votes: a stop request outweighs any number of budget votes, so the
+// ranks can tell an interruption from a spent budget.
+constexpr double kBudgetVote = 1;
+constexpr double kSignalVote = 1e6;
+
+// Whether this process wants to stop before another step: kSignalVote for
+// the stop signal, kBudgetVote for a spent budget, 0 to go on.
+double StopVote(const TrainConfig& config, const TrainCollaborators& with, int64_t steps_taken,
+                Clock::time_point started) {
+  if (with.stop != nullptr && with.stop->requested()) return kSignalVote;
+  if (config.max_steps_this_run > 0 && steps_taken >= config.max_steps_this_run) {
+    return kBudgetVote;
   }
   if (config.minutes > 0 && Since(started) > config.minutes * 60) {
     LOG(INFO) << "time budget of " << config.minutes << " min reached";
-    return true;
+    return kBudgetVote;
   }
-  return false;
+  return 0;
 }
 
 absl::Status SaveRun(TrainingRun& run, TrainResult* result) {
-  if (run.checkpoint_path.empty()) return absl::OkStatus();
+  if (run.checkpoint_path.empty()) return absl::OkStatus();  // Also ranks > 0.
   result->checkpoint = run.checkpoint_path;
   return SaveCheckpoint(run.checkpoint_path, run.model, *run.optimizer, run.meta);
 }
 
-absl::StatusOr<EvalReport> EvaluateAndLog(TrainingRun& run, Evaluator& evaluator, RunLog& log) {
-  auto report = evaluator.Run(run.model, run.device);
-  if (report.ok()) log.Eval(*report, run.meta.step);
+// Rank 0 evaluates (on the servers' validation/test windows); the other
+// ranks wait for it at a barrier.
+absl::StatusOr<EvalReport> EvaluateAndLog(TrainingRun& run, Evaluator& evaluator, RunLog& log,
+                                          ProcessGroup* group) {
+  absl::StatusOr<EvalReport> report = EvalReport();
+  if (group == nullptr || group->rank() == 0) {
+    report = evaluator.Run(run.model, run.device);
+    if (report.ok()) log.Eval(*report, run.meta.step);
+  }
+  if (group != nullptr && report.ok()) {
+    if (absl::Status s = group->Barrier(); !s.ok()) return s;
+  }
   return report;
+}
+
+// What the loop holds besides the run: the group, the reducer, which batch
+// each step trains on, and the record of what was trained.
+struct LoopState {
+  ProcessGroup* group = nullptr;         // Null for one rank.
+  GradientReducer* reducer = nullptr;
+  const RankSchedule* schedule = nullptr;
+  std::vector<uint64_t> step_digests;    // Per step of this run; 0 = no batch.
+  std::vector<uint8_t> step_had_batch;
+};
+
+// This rank's batch for step `j` of the current epoch, or null when it has
+// none; checks it is the one the schedule names.
+absl::StatusOr<std::unique_ptr<v1::Batch>> BatchForStep(BatchStream& stream,
+                                                        const RankSchedule& schedule,
+                                                        int64_t epoch, int64_t j) {
+  const int64_t index = schedule.BatchAt(j);
+  if (index < 0) return nullptr;
+  auto batch = stream.Next();
+  if (!batch.ok()) return batch.status();
+  if ((*batch)->epoch() != epoch || (*batch)->index() != index ||
+      (*batch)->batches_per_epoch() != schedule.batches_per_epoch()) {
+    return absl::InternalError(absl::StrCat(
+        "expected batch ", index, " of epoch ", epoch, " (", schedule.batches_per_epoch(),
+        " per epoch), the stream gave batch ", (*batch)->index(), " of epoch ",
+        (*batch)->epoch(), " (", (*batch)->batches_per_epoch(), " per epoch)"));
+  }
+  return batch;
 }
 
 // Steps until the budget, the stop signal or an error.
 absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with,
                        TrainingRun& run, BatchStream& stream, Evaluator& evaluator,
-                       RunLog& log, TrainResult* result) {
+                       RunLog& log, LoopState& loop, TrainResult* result) {
   const Clock::time_point started = Clock::now();
   const int64_t first_step = run.meta.step;
+  const RankSchedule& schedule = *loop.schedule;
+  auto resumed_at = schedule.StepOf(run.meta.next_index);
+  if (!resumed_at.ok()) return resumed_at.status();
+  int64_t epoch = run.meta.epoch, j = *resumed_at;
+  if (j >= schedule.steps_per_epoch()) ++epoch, j = 0;
   LearningRateClock lr_clock(config);
   run.model->train();
   while (run.meta.step < config.steps) {
-    if (ShouldStop(config, with, run.meta.step - first_step, started, result)) break;
+    const double vote = StopVote(config, with, run.meta.step - first_step, started);
+    if (loop.group == nullptr && vote > 0) {
+      result->interrupted = vote >= kSignalVote;
+      break;
+    }
     const Clock::time_point step_start = Clock::now();
-    absl::StatusOr<std::unique_ptr<v1::Batch>> batch = stream.Next();
+    auto batch = BatchForStep(stream, schedule, epoch, j);
     if (!batch.ok()) {
       if (with.stop != nullptr && with.stop->requested()) {
         result->interrupted = true;  // Woken by the stop signal while waiting.
@@ -101,27 +155,40 @@ absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with
     }
     const double wait_s = Since(step_start);
     const double lr = lr_clock.At(run.meta.step);
-    auto outcome = TrainStep(config, run.meta.step, lr, **batch, run.model, *run.optimizer,
-                             run.device);
+    auto outcome = loop.group == nullptr
+                       ? TrainStep(config, run.meta.step, lr, **batch, run.model,
+                                   *run.optimizer, run.device)
+                       : DistributedTrainStep(config, run.meta.step, lr, batch->get(),
+                                              run.model, *run.optimizer, run.device,
+                                              *loop.reducer, vote);
     if (!outcome.ok()) return outcome.status();
-    result->batch_digests.push_back((*batch)->digest());
+    const uint64_t digest = *batch != nullptr ? (*batch)->digest() : 0;
+    if (*batch != nullptr) result->batch_digests.push_back(digest);
+    loop.step_digests.push_back(digest);
+    loop.step_had_batch.push_back(*batch != nullptr ? 1 : 0);
     ++run.meta.step;
-    const StreamPosition position = stream.position();
-    run.meta.epoch = position.epoch;
-    run.meta.next_index = position.next_index;
+    const int64_t step_epoch = epoch;
+    ++j;
+    schedule.PositionAfter(epoch, j, &run.meta.epoch, &run.meta.next_index);
+    if (j >= schedule.steps_per_epoch()) ++epoch, j = 0;
     result->final_loss = outcome->loss;
-    log.Step({run.meta.step, (*batch)->epoch(), outcome->loss, lr, outcome->anchors,
-              outcome->spread, wait_s, Since(step_start)},
+    log.Step({run.meta.step, step_epoch, outcome->loss, lr, outcome->anchors, outcome->spread, wait_s,
+              Since(step_start), outcome->allreduce_s},
              // Per-server counts only feed the live metrics.
              with.live_metrics != nullptr ? stream.stats() : BatchStreamStats());
     // The step's tensors are gone; the stream may read into the buffer again.
-    stream.Recycle(*std::move(batch));
+    if (*batch != nullptr) stream.Recycle(*std::move(batch));
     if (config.checkpoint_every > 0 && run.meta.step % config.checkpoint_every == 0) {
       if (absl::Status s = SaveRun(run, result); !s.ok()) return s;
     }
     if (config.eval_every > 0 && run.meta.step % config.eval_every == 0) {
-      if (auto report = EvaluateAndLog(run, evaluator, log); !report.ok()) return report.status();
+      auto report = EvaluateAndLog(run, evaluator, log, loop.group);
+      if (!report.ok()) return report.status();
       run.model->train();
+    }
+    if (outcome->stop_votes > 0) {  // Every rank agreed on this in the step.
+      result->interrupted = outcome->stop_votes >= kSignalVote;
+      break;
     }
   }
   if (result->interrupted) {
@@ -129,6 +196,31 @@ absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with
               << " without the final evaluation";
   }
   return absl::OkStatus();
+}
+
+// Every rank's per-step digests, interleaved in global batch order and
+// chained: what one trainer would report for the same batches.
+absl::StatusOr<uint64_t> UnionDigest(ProcessGroup& group, const LoopState& loop) {
+  const int64_t steps = static_cast<int64_t>(loop.step_digests.size());
+  torch::Tensor digests = torch::empty({steps}, torch::kInt64);
+  torch::Tensor had = torch::empty({steps}, torch::kInt64);
+  for (int64_t s = 0; s < steps; ++s) {
+    digests[s] = static_cast<int64_t>(loop.step_digests[s]);
+    had[s] = static_cast<int64_t>(loop.step_had_batch[s]);
+  }
+  auto all_digests = group.AllGather(digests);
+  if (!all_digests.ok()) return all_digests.status();
+  auto all_had = group.AllGather(had);
+  if (!all_had.ok()) return all_had.status();
+  uint64_t chained = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    for (int r = 0; r < group.world_size(); ++r) {
+      if ((*all_had)[r][s].item<int64_t>() == 0) continue;
+      chained = CombineDigest(chained,
+                              static_cast<uint64_t>((*all_digests)[r][s].item<int64_t>()));
+    }
+  }
+  return chained;
 }
 
 // The final evaluation's figures into the result and the checkpoint.
@@ -148,15 +240,31 @@ void RecordFinalEval(const EvalReport& report, TrainingRun& run, TrainResult* re
 
 absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollaborators& with) {
   const ServerResolver resolve = with.resolve ? with.resolve : ExpandServers;
-  auto run = PrepareRun(config, resolve);
+  std::unique_ptr<ProcessGroup> group;
+  if (config.distributed.enabled()) {
+    auto joined = ProcessGroup::Join(config.distributed);
+    if (!joined.ok()) return joined.status();
+    group = *std::move(joined);
+  }
+  auto run = PrepareRun(config, resolve, group.get());
   if (!run.ok()) return run.status();
+  const int64_t anchors_per_batch =
+      config.loss == LossKind::kTriplet ? config.batch_size : int64_t{config.p} * config.k;
+  const int64_t train_windows =
+      (*run)->info.splits_size() > 0 ? (*run)->info.splits(0).windows() : 0;
+  const RankSchedule schedule((train_windows + anchors_per_batch - 1) / anchors_per_batch,
+                              config.distributed.rank, config.distributed.world_size);
+  if (absl::Status s = schedule.Check(); !s.ok()) return s;
   auto evaluator = MakeEvaluator(config, **run);
   if (!evaluator.ok()) return evaluator.status();
   RunLog log(config.metrics_path, config.log_every, config.steps, config.margin,
              with.live_metrics);
+  log.SetRank(config.distributed.rank, config.distributed.world_size);
   TrainResult result;
+  result.rank = config.distributed.rank;
+  result.world_size = config.distributed.world_size;
   if (config.eval_at_end && (*run)->meta.step == 0) {
-    auto before = EvaluateAndLog(**run, **evaluator, log);
+    auto before = EvaluateAndLog(**run, **evaluator, log, group.get());
     if (!before.ok()) return before.status();
     const VerificationResult* headline = before->headline();
     result.initial_eer_pct = headline != nullptr ? headline->eer_pct : -1;
@@ -167,17 +275,23 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
   if (with.stop != nullptr) {
     wake_on_stop = with.stop->OnRequest([s = stream->get()] { s->Cancel(); });
   }
+  std::unique_ptr<GradientReducer> reducer;
+  if (group != nullptr) {
+    reducer = std::make_unique<GradientReducer>(group.get(), (*run)->model->parameters());
+  }
+  LoopState loop{group.get(), reducer.get(), &schedule};
   const Clock::time_point started = Clock::now();
   const int64_t first_step = (*run)->meta.step;
-  absl::Status trained = TrainLoop(config, with, **run, **stream, **evaluator, log, &result);
+  absl::Status trained = TrainLoop(config, with, **run, **stream, **evaluator, log, loop, &result);
   wake_on_stop.reset();
   const BatchStreamStats received = (*stream)->stats();
   stream->reset();
   if (!trained.ok()) {
     // Keep the steps taken when the data went away (a retried Job resumes
-    // there); never after a failed step, whose model may be damaged.
+    // there); never after a failed step, whose model may be damaged. Every
+    // step counted in meta completed on every rank (its all-reduce did).
     if (IsTransient(trained.code()) && (*run)->meta.step > first_step) {
-      if (absl::Status s = SaveRun(**run, &result); s.ok()) {
+      if (absl::Status s = SaveRun(**run, &result); s.ok() && !(*run)->checkpoint_path.empty()) {
         LOG(WARNING) << "checkpointed step " << (*run)->meta.step << " before failing";
       }
     }
@@ -187,6 +301,11 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
   for (uint64_t d : result.batch_digests) {
     result.stream_digest = CombineDigest(result.stream_digest, d);
   }
+  if (group != nullptr && !result.interrupted) {
+    auto union_digest = UnionDigest(*group, loop);
+    if (!union_digest.ok()) return union_digest.status();
+    result.union_digest = *union_digest;
+  }
   result.reconnects = received.reconnects;
   result.servers = received.servers;
   result.batches_per_server = received.batches_per_server;
@@ -195,14 +314,17 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
   result.seconds = Since(started);
   result.triplets_per_s = result.triplets / std::max(log.stall().total_step_seconds(), 1e-9);
   result.data_stall_pct = log.stall().total_pct();
+  result.allreduce_pct = log.total_allreduce_pct();
   // Saved before the final evaluation too: that needs servers, and a
   // failure there must not lose the run.
   if (absl::Status s = SaveRun(**run, &result); !s.ok()) return s;
   if (config.eval_at_end && !result.interrupted) {
-    auto report = EvaluateAndLog(**run, **evaluator, log);
+    auto report = EvaluateAndLog(**run, **evaluator, log, group.get());
     if (!report.ok()) return report.status();
-    RecordFinalEval(*report, **run, &result);
-    if (absl::Status s = SaveRun(**run, &result); !s.ok()) return s;  // With the threshold.
+    if (group == nullptr || group->rank() == 0) {
+      RecordFinalEval(*report, **run, &result);
+      if (absl::Status s = SaveRun(**run, &result); !s.ok()) return s;  // With the threshold.
+    }
   }
   return result;
 }

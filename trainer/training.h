@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "client/server_list.h"
 #include "common/tls_files.h"
+#include "trainer/distributed_config.h"
 #include "trainer/stop_signal.h"
 #include "trainer/tcn.h"
 
@@ -62,6 +63,7 @@ struct TrainConfig {
   double give_up_after_s = 60;    // No server delivered for this long: fail.
   TlsFiles tls;                   // TLS to the servers; plaintext when empty.
   int torch_threads = 0;          // Intra-op threads; 0 = hardware concurrency.
+  DistributedConfig distributed;
 };
 
 // What a run talks to, as opposed to what it is configured with. All optional.
@@ -96,6 +98,13 @@ struct TrainResult {
   int64_t reconnects = 0;                        // Streams re-opened after a failure.
   std::string checkpoint;                        // Path written last.
   bool interrupted = false;                      // Stopped by stop_requested.
+  int rank = 0, world_size = 1;
+  // Share of step time spent waiting for gradient all-reduces (ranks > 1).
+  double allreduce_pct = 0;
+  // Data-parallel runs: every rank's batch digests in global batch order
+  // (step by step, rank by rank), chained like stream_digest: equal to a
+  // single trainer's stream_digest over the same batches. 0 for one rank.
+  uint64_t union_digest = 0;
 };
 
 // Trains a TCN on batches streamed from the servers: see docs/trainer.md.
