@@ -8,6 +8,7 @@
 #include <cstring>
 #include <exception>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace tripletstream {
@@ -77,22 +78,25 @@ absl::StatusOr<std::unique_ptr<ProcessGroup>> ProcessGroup::Join(
                                      [](void* p) {
                                        delete static_cast<c10::intrusive_ptr<c10d::TCPStore>*>(p);
                                      });
-  return JoinWithStore(std::move(owner), raw, config.rank, config.world_size, config.timeout_s);
+  const bool loopback = absl::StartsWith(config.master_addr, "127.") ||
+                        config.master_addr == "localhost" || config.master_addr == "::1";
+  return JoinWithStore(std::move(owner), raw, config.rank, config.world_size, config.timeout_s,
+                       loopback);
 }
 
 absl::StatusOr<std::unique_ptr<ProcessGroup>> ProcessGroup::JoinWithStore(
     std::shared_ptr<void> store_owner, c10d::Store* store, int rank, int world_size,
-    double timeout_s) {
+    double timeout_s, bool loopback) {
   auto impl = std::make_unique<Impl>();
   impl->store_owner = std::move(store_owner);
   impl->store = c10::intrusive_ptr<c10d::Store>::reclaim_copy(store);
   try {
     auto options = c10d::ProcessGroupGloo::Options::create(Millis(timeout_s));
-    // Gloo over TCP on the interface the store's host name resolves to
-    // (GLOO_SOCKET_IFNAME picks one explicitly).
     const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
     if (interface != nullptr && *interface != '\0') {
       options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(interface));
+    } else if (loopback) {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
     } else {
       options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     }

@@ -29,9 +29,12 @@ class ProcessGroup {
   // address when the store cannot be reached within the timeout.
   static absl::StatusOr<std::unique_ptr<ProcessGroup>> Join(const DistributedConfig& config);
   // Through a store the caller made (tests run ranks as threads).
+  // `loopback`: every rank is on this host, so Gloo talks over 127.0.0.1;
+  // otherwise over the interface this host's name resolves to
+  // (GLOO_SOCKET_IFNAME names one explicitly, either way).
   static absl::StatusOr<std::unique_ptr<ProcessGroup>> JoinWithStore(
       std::shared_ptr<void> store_owner, c10d::Store* store, int rank, int world_size,
-      double timeout_s);
+      double timeout_s, bool loopback);
   ~ProcessGroup();
   ProcessGroup(const ProcessGroup&) = delete;
   ProcessGroup& operator=(const ProcessGroup&) = delete;

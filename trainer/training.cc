@@ -62,6 +62,8 @@ constexpr double kSignalVote = 1e6;
 
 // Whether this process wants to stop before another step: kSignalVote for
 // the stop signal, kBudgetVote for a spent budget, 0 to go on.
+// `steps_taken` counts the steps this run will have taken when the vote
+// takes effect (ranks vote during a step, to stop after it).
 double StopVote(const TrainConfig& config, const TrainCollaborators& with, int64_t steps_taken,
                 Clock::time_point started) {
   if (with.stop != nullptr && with.stop->requested()) return kSignalVote;
@@ -139,7 +141,9 @@ absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with
   LearningRateClock lr_clock(config);
   run.model->train();
   while (run.meta.step < config.steps) {
-    const double vote = StopVote(config, with, run.meta.step - first_step, started);
+    // One rank stops before a step; ranks vote in a step to stop after it.
+    const int64_t taken = run.meta.step - first_step + (loop.group != nullptr ? 1 : 0);
+    const double vote = StopVote(config, with, taken, started);
     if (loop.group == nullptr && vote > 0) {
       result->interrupted = vote >= kSignalVote;
       break;

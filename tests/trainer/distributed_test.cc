@@ -80,7 +80,8 @@ void RunRanks(int world, double timeout_s,
   std::vector<std::thread> threads;
   for (int rank = 0; rank < world; ++rank) {
     threads.emplace_back([&, rank] {
-      auto group = ProcessGroup::JoinWithStore(nullptr, store.get(), rank, world, timeout_s);
+      auto group = ProcessGroup::JoinWithStore(nullptr, store.get(), rank, world, timeout_s,
+                                                /*loopback=*/true);
       ASSERT_TRUE(group.ok()) << group.status();
       body(rank, **group);
     });
