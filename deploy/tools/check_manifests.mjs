@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
+import { checkDataParallel } from "./lib/data_parallel.mjs";
 import { checkFlags, checkServers } from "./lib/flags.mjs";
 import { checkReferences } from "./lib/references.mjs";
 import { checkSchema, checkUnknownFields } from "./lib/schema.mjs";
@@ -106,6 +107,7 @@ try {
       checkUnknownFields(o, (m) => report(o, m));
     }
     checkReferences(objects, report);
+    checkDataParallel(objects, report);
     // Generated ConfigMap keys come from same-named files: the overlay's own,
     // else the base's.
     const sourceOf = (key) =>
