@@ -290,7 +290,8 @@ int RunTrain() {
   TrainerMetrics live;
   std::unique_ptr<MetricsHttpServer> metrics_server;
   if (absl::GetFlag(FLAGS_metrics_port) != 0) {
-    absl::Status registered = live.Register(&registry);
+    absl::Status registered =
+        live.Register(&registry, c.distributed.enabled() ? c.distributed.rank : -1);
     auto started = StartMetricsEndpoint(absl::GetFlag(FLAGS_metrics_host),
                                         absl::GetFlag(FLAGS_metrics_port), &registry);
     if (!registered.ok() || !started.ok()) {

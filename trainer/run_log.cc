@@ -54,6 +54,7 @@ void RunLog::Step(const StepRecord& r, const BatchStreamStats& stream) {
   if (r.spread >= 0) spread_sum_ += r.spread;
   if (live_ != nullptr) {
     live_->RecordStep(r.step, r.step_s, r.wait_s, r.loss);
+    if (world_size_ > 1) live_->RecordAllReduce(r.allreduce_s);
     live_->RecordReceived(stream.servers, stream.batches_per_server, stream.reconnects);
   }
   WarnOnCollapse(r);

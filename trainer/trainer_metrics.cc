@@ -31,7 +31,15 @@ void TrainerMetrics::RecordReceived(const std::vector<std::string>& servers,
   reconnects_.store(reconnects, std::memory_order_relaxed);
 }
 
-absl::Status TrainerMetrics::Register(MetricsRegistry* registry) {
+void TrainerMetrics::RecordAllReduce(double seconds) {
+  allreduce_s_total_.store(allreduce_s_total_.load(std::memory_order_relaxed) + seconds,
+                           std::memory_order_relaxed);
+}
+
+absl::Status TrainerMetrics::Register(MetricsRegistry* registry, int rank) {
+  using Label = std::pair<std::string, std::string>;
+  const std::vector<Label> rank_label =
+      rank >= 0 ? std::vector<Label>{{"rank", std::to_string(rank)}} : std::vector<Label>{};
   // Evaluation gauges are absent (NaN) until the first evaluation.
   auto measured = [](const std::atomic<double>* v) {
     return [v] {
@@ -39,7 +47,7 @@ absl::Status TrainerMetrics::Register(MetricsRegistry* registry) {
       return x < 0 ? std::nan("") : x;
     };
   };
-  absl::Status added = registry->AddValues({
+  const std::vector<MetricsRegistry::Value> values = {
       {"tripletstream_trainer_steps", "Optimizer steps done (a resumed run counts earlier ones).",
        MetricType::kGauge, [this] { return static_cast<double>(steps_.load()); }},
       {"tripletstream_trainer_step_seconds", "Duration of the last step (input wait + compute).",
@@ -69,15 +77,25 @@ absl::Status TrainerMetrics::Register(MetricsRegistry* registry) {
       {"tripletstream_trainer_reconnects_total",
        "Streams re-opened after a server failed (failover).", MetricType::kCounter,
        [this] { return static_cast<double>(reconnects_.load()); }},
-  });
-  if (!added.ok()) return added;
+      {"tripletstream_trainer_allreduce_seconds_total",
+       "Time steps spent waiting for gradient all-reduces (data-parallel ranks).",
+       MetricType::kCounter, [this] { return allreduce_s_total_.load(); }},
+  };
+  for (const MetricsRegistry::Value& v : values) {
+    absl::Status added = registry->Add(v.name, v.help, v.type, [rank_label, value = v.value] {
+      return std::vector<MetricSample>{MetricSample{rank_label, value()}};
+    });
+    if (!added.ok()) return added;
+  }
   return registry->Add(
       "tripletstream_trainer_batches_received_total", "Batches received per data server.",
-      MetricType::kCounter, [this] {
+      MetricType::kCounter, [this, rank_label] {
         absl::MutexLock lock(&mu_);
         std::vector<MetricSample> out;
         for (size_t i = 0; i < servers_.size() && i < batches_.size(); ++i) {
-          out.push_back(MetricSample{{{"server", servers_[i]}}, static_cast<double>(batches_[i])});
+          MetricSample sample{rank_label, static_cast<double>(batches_[i])};
+          sample.labels.emplace_back("server", servers_[i]);
+          out.push_back(std::move(sample));
         }
         return out;
       });

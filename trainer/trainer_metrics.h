@@ -28,8 +28,13 @@ class TrainerMetrics {
 
   int64_t steps() const { return steps_.load(std::memory_order_relaxed); }
 
-  // Registers every tripletstream_trainer_* family on `registry`.
-  absl::Status Register(MetricsRegistry* registry);
+  // Data-parallel ranks: time spent waiting for gradient all-reduces.
+  void RecordAllReduce(double seconds);
+
+  // Registers every tripletstream_trainer_* family on `registry`. With
+  // `rank` >= 0 (a data-parallel rank) every sample carries rank="<rank>",
+  // so the ranks of one run are told apart however they are scraped.
+  absl::Status Register(MetricsRegistry* registry, int rank = -1);
 
  private:
   std::atomic<int64_t> steps_{0};
@@ -39,6 +44,7 @@ class TrainerMetrics {
   std::atomic<double> loss_{0};
   std::atomic<double> eer_pct_{-1}, top1_pct_{-1}, cross_eer_pct_{-1}, cross_top1_pct_{-1};
   std::atomic<int64_t> reconnects_{0};
+  std::atomic<double> allreduce_s_total_{0};
   absl::Mutex mu_;
   std::vector<std::string> servers_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> batches_ ABSL_GUARDED_BY(mu_);

@@ -23,6 +23,7 @@ constexpr char kTop1[] = "tripletstream_trainer_top1_percent";
 constexpr char kCrossEer[] = "tripletstream_trainer_cross_session_eer_percent";
 constexpr char kReconnects[] = "tripletstream_trainer_reconnects_total";
 constexpr char kBatches[] = "tripletstream_trainer_batches_received_total";
+constexpr char kAllReduce[] = "tripletstream_trainer_allreduce_seconds_total";
 
 // Renders `registry` and parses it strictly; a parse failure fails the test
 // and yields an empty scrape.
@@ -52,12 +53,28 @@ TEST_F(TrainerMetricsTest, RegistersEveryFamilyWithItsType) {
     EXPECT_EQ(scrape.types.at(gauge), "gauge") << gauge;
     EXPECT_FALSE(scrape.help.at(gauge).empty()) << gauge;
   }
-  for (const char* counter : {kStepSecondsTotal, kWaitSecondsTotal, kReconnects, kBatches}) {
+  for (const char* counter :
+       {kStepSecondsTotal, kWaitSecondsTotal, kReconnects, kBatches, kAllReduce}) {
     ASSERT_EQ(scrape.types.count(counter), 1u) << counter;
     EXPECT_EQ(scrape.types.at(counter), "counter") << counter;
     EXPECT_FALSE(scrape.help.at(counter).empty()) << counter;
   }
-  EXPECT_EQ(scrape.types.size(), 11u);
+  EXPECT_EQ(scrape.types.size(), 12u);
+}
+
+TEST(TrainerMetricsRankTest, DataParallelRanksLabelEverySampleWithTheirRank) {
+  TrainerMetrics metrics;
+  MetricsRegistry registry;
+  ASSERT_TRUE(metrics.Register(&registry, 1).ok());
+  metrics.RecordStep(7, 0.5, 0.1, 0.25);
+  metrics.RecordAllReduce(0.2);
+  metrics.RecordAllReduce(0.1);
+  metrics.RecordReceived({"a:1"}, {3}, 0);
+  const testing::ParsedMetrics scrape = Scrape(registry);
+  EXPECT_EQ(scrape.Get(std::string(kSteps) + "{rank=\"1\"}"), 7);
+  EXPECT_NEAR(scrape.Get(std::string(kAllReduce) + "{rank=\"1\"}"), 0.3, 1e-12);
+  EXPECT_EQ(scrape.Get(std::string(kBatches) + "{rank=\"1\",server=\"a:1\"}"), 3);
+  EXPECT_EQ(scrape.samples.count(kSteps), 0u);  // No unlabelled sample.
 }
 
 TEST_F(TrainerMetricsTest, StartsAtZeroWithNoEvaluationAndNoServers) {
