@@ -21,6 +21,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -46,7 +47,11 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate for mutual TLS (wit
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(double, give_up_after_s, 60,
           "Fail (exit 1) when no server delivered a shard for this long.");
-ABSL_FLAG(std::string, device, "cpu", "cpu or cuda.");
+ABSL_FLAG(std::string, device, "cpu",
+          "cpu, cuda or cuda:N (data-parallel ranks with LOCAL_RANK use cuda:LOCAL_RANK).");
+ABSL_FLAG(std::string, amp, "off",
+          "train: mixed precision of the forward pass on CUDA: off or bf16 (autocast to "
+          "bfloat16, losses in float32; no gradient scaler needed).");
 ABSL_FLAG(std::string, checkpoint_dir, "", "Folder for checkpoint.pt (empty: none).");
 ABSL_FLAG(bool, resume, false, "Continue from checkpoint_dir/checkpoint.pt if present.");
 ABSL_FLAG(int64_t, steps, 1000, "Total optimizer steps (a resumed run counts earlier ones).");
@@ -175,6 +180,13 @@ absl::Status CheckTrainConfig(const TrainConfig& c) {
                                                      ", got ", value));
     }
   }
+  if (c.amp != "off" && c.amp != "bf16") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--amp must be off or bf16, got '", c.amp, "' (fp16 would need a gradient scaler)"));
+  }
+  if (c.amp != "off" && !absl::StartsWith(c.device, "cuda")) {
+    return absl::InvalidArgumentError("--amp=bf16 needs --device=cuda");
+  }
   if (!(c.model.dropout >= 0 && c.model.dropout < 1)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--dropout must be in [0, 1), got ", c.model.dropout));
@@ -198,6 +210,7 @@ absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
   c.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
            absl::GetFlag(FLAGS_tls_ca)};
   c.device = absl::GetFlag(FLAGS_device);
+  c.amp = absl::GetFlag(FLAGS_amp);
   c.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
   c.resume = absl::GetFlag(FLAGS_resume);
   c.steps = absl::GetFlag(FLAGS_steps);

@@ -4,32 +4,74 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include <ATen/autocast_mode.h>
+
+#include <tuple>
+
+#include "trainer/device_input.h"
 #include "trainer/distributed.h"
 #include "trainer/losses.h"
 
 namespace tripletstream {
 namespace {
 
-// The loss of one batch; fills `outcome` with its size and spread.
+// Mixed precision for the forward pass (--amp=bf16 on CUDA): matmuls and
+// convolutions in bfloat16, the losses in float32. bfloat16 keeps float32's
+// exponent range, so no gradient scaler is needed (LibTorch 1.13's C++ API
+// has none, which is why fp16 is not offered).
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool on) : on_(on) {
+    if (!on_) return;
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_enabled(false);
+  }
+
+ private:
+  const bool on_;
+};
+
+// The loss of one batch; fills `outcome` with its size and spread. With
+// `input` the batch reaches the device through its pinned ring and side
+// stream; without, its bytes are viewed in place (CPU) or copied plainly.
 torch::Tensor BatchLoss(const TrainConfig& config, int64_t step, v1::Batch& batch, Tcn& model,
-                        const torch::Device& device, StepOutcome* outcome) {
+                        const torch::Device& device, DeviceInput* input, StepOutcome* outcome) {
   std::vector<int64_t> shape(batch.shape().begin(), batch.shape().end());
-  torch::Tensor data =
-      torch::from_blob(batch.mutable_data()->data(), shape, torch::kFloat32).to(device);
-  // One user label per window: 3B for triplet batches, P*K otherwise.
-  torch::Tensor labels = torch::from_blob(batch.mutable_labels()->mutable_data(),
-                                          {batch.labels_size()}, torch::kInt32)
-                             .to(device);
+  torch::Tensor data, labels;
+  if (input != nullptr) {
+    std::tie(data, labels) = input->Stage(batch);
+  } else {
+    data = torch::from_blob(batch.mutable_data()->data(), shape, torch::kFloat32).to(device);
+    // One user label per window: 3B for triplet batches, P*K otherwise.
+    labels = torch::from_blob(batch.mutable_labels()->mutable_data(), {batch.labels_size()},
+                              torch::kInt32)
+                 .to(device);
+  }
   torch::Tensor loss, e;
+  const bool amp = config.amp == "bf16";
   if (batch.mode() == v1::SAMPLING_MODE_TRIPLET) {
     const int64_t n = shape[1];
     outcome->anchors = n;
-    e = model->forward(data.view({3 * n, shape[2], shape[3]}));
+    {
+      AutocastScope autocast(amp);
+      e = model->forward(data.view({3 * n, shape[2], shape[3]}));
+    }
+    e = e.to(torch::kFloat32);
     auto parts = e.split(n);
     loss = TripletMarginLoss(parts[0], parts[1], parts[2], config.margin);
   } else {
     outcome->anchors = shape[0];
-    e = model->forward(data);
+    {
+      AutocastScope autocast(amp);
+      e = model->forward(data);
+    }
+    e = e.to(torch::kFloat32);
     // Collapse guard: batch-hard from a random start tends to pull every
     // embedding to one point (loss stuck at the margin), so the first
     // `hard_mining_after` steps use batch-all.
@@ -69,12 +111,12 @@ void ApplyGradients(const TrainConfig& config, Tcn& model, torch::optim::AdamW& 
 absl::StatusOr<StepOutcome> TrainStep(const TrainConfig& config, int64_t step, double lr,
                                       v1::Batch& batch, Tcn& model,
                                       torch::optim::AdamW& optimizer,
-                                      const torch::Device& device) {
+                                      const torch::Device& device, DeviceInput* input) {
   StepOutcome outcome;
   try {
     SetLearningRate(optimizer, lr);
     optimizer.zero_grad();
-    torch::Tensor loss = BatchLoss(config, step, batch, model, device, &outcome);
+    torch::Tensor loss = BatchLoss(config, step, batch, model, device, input, &outcome);
     outcome.loss = loss.item<double>();
     if (!std::isfinite(outcome.loss)) {
       return NotFinite(outcome.loss, step, absl::StrCat(" (batch ", batch.index(), " of epoch ",
@@ -93,7 +135,8 @@ absl::StatusOr<StepOutcome> DistributedTrainStep(const TrainConfig& config, int6
                                                  double lr, v1::Batch* batch, Tcn& model,
                                                  torch::optim::AdamW& optimizer,
                                                  const torch::Device& device,
-                                                 GradientReducer& reducer, double stop_vote) {
+                                                 GradientReducer& reducer, double stop_vote,
+                                                 DeviceInput* input) {
   StepOutcome outcome;
   try {
     SetLearningRate(optimizer, lr);
@@ -101,7 +144,7 @@ absl::StatusOr<StepOutcome> DistributedTrainStep(const TrainConfig& config, int6
     torch::Tensor loss;
     double local_loss = 0;
     if (batch != nullptr) {
-      loss = BatchLoss(config, step, *batch, model, device, &outcome);
+      loss = BatchLoss(config, step, *batch, model, device, input, &outcome);
       local_loss = loss.item<double>();
     } else {
       model->SkipTrainingForward();  // Dropout counters stay in step.

@@ -12,6 +12,7 @@
 
 namespace tripletstream {
 
+class DeviceInput;
 class GradientReducer;
 
 struct StepOutcome {
@@ -26,11 +27,13 @@ struct StepOutcome {
 // configured loss, backward, clipping, AdamW. `step` is the number of steps
 // taken before this one (batch-hard mining starts at hard_mining_after).
 // INTERNAL when LibTorch throws; FAILED_PRECONDITION when the loss is not
-// finite (the run would only train a NaN model from here).
+// finite (the run would only train a NaN model from here). `input` (CUDA)
+// stages the batch through pinned buffers and a side stream; null copies it
+// plainly (or, on CPU, views the message bytes).
 absl::StatusOr<StepOutcome> TrainStep(const TrainConfig& config, int64_t step, double lr,
                                       v1::Batch& batch, Tcn& model,
                                       torch::optim::AdamW& optimizer,
-                                      const torch::Device& device);
+                                      const torch::Device& device, DeviceInput* input = nullptr);
 
 // The data-parallel step: as above, with the gradients averaged over the
 // ranks by `reducer` before clipping and AdamW, so every rank takes the same
@@ -42,7 +45,8 @@ absl::StatusOr<StepOutcome> DistributedTrainStep(const TrainConfig& config, int6
                                                  double lr, v1::Batch* batch, Tcn& model,
                                                  torch::optim::AdamW& optimizer,
                                                  const torch::Device& device,
-                                                 GradientReducer& reducer, double stop_vote);
+                                                 GradientReducer& reducer, double stop_vote,
+                                                 DeviceInput* input = nullptr);
 
 }  // namespace tripletstream
 

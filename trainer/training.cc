@@ -9,6 +9,7 @@
 #include "client/batch_stream.h"
 #include "client/grpc_util.h"
 #include "common/digest.h"
+#include "trainer/device_input.h"
 #include "trainer/distributed.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/rank_schedule.h"
@@ -104,6 +105,7 @@ struct LoopState {
   ProcessGroup* group = nullptr;         // Null for one rank.
   GradientReducer* reducer = nullptr;
   const RankSchedule* schedule = nullptr;
+  DeviceInput* input = nullptr;          // Pinned ring + side stream (CUDA).
   std::vector<uint64_t> step_digests;    // Per step of this run; 0 = no batch.
   std::vector<uint8_t> step_had_batch;
 };
@@ -161,10 +163,10 @@ absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with
     const double lr = lr_clock.At(run.meta.step);
     auto outcome = loop.group == nullptr
                        ? TrainStep(config, run.meta.step, lr, **batch, run.model,
-                                   *run.optimizer, run.device)
+                                   *run.optimizer, run.device, loop.input)
                        : DistributedTrainStep(config, run.meta.step, lr, batch->get(),
                                               run.model, *run.optimizer, run.device,
-                                              *loop.reducer, vote);
+                                              *loop.reducer, vote, loop.input);
     if (!outcome.ok()) return outcome.status();
     const uint64_t digest = *batch != nullptr ? (*batch)->digest() : 0;
     if (*batch != nullptr) result->batch_digests.push_back(digest);
@@ -283,7 +285,9 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
   if (group != nullptr) {
     reducer = std::make_unique<GradientReducer>(group.get(), (*run)->model->parameters());
   }
-  LoopState loop{group.get(), reducer.get(), &schedule};
+  // On CUDA: batches go through pinned host buffers and a copy stream.
+  std::unique_ptr<DeviceInput> input = DeviceInput::ForDevice((*run)->device);
+  LoopState loop{group.get(), reducer.get(), &schedule, input.get()};
   const Clock::time_point started = Clock::now();
   const int64_t first_step = (*run)->meta.step;
   absl::Status trained = TrainLoop(config, with, **run, **stream, **evaluator, log, loop, &result);

@@ -22,7 +22,8 @@ enum class LossKind { kTriplet, kBatchHard, kBatchAll };
 
 struct TrainConfig {
   std::vector<std::string> servers;
-  std::string device = "cpu";     // cpu or cuda.
+  std::string device = "cpu";     // cpu, cuda or cuda:N.
+  std::string amp = "off";        // off or bf16 (CUDA): autocast of the forward pass.
   std::string checkpoint_dir;     // Holds checkpoint.pt; empty = no checkpoints.
   bool resume = false;
   int64_t steps = 1000;           // Step budget (total, including resumed steps).
