@@ -21,4 +21,3 @@ cd "$DEPS"
 rm -rf debs usr/share/doc usr/share/man
 find . -name '*.a' -delete
 echo "unpacked $count packages into $DEPS ($(du -sh "$DEPS" | cut -f1); the carry limit is 64 MiB)"
- $(ls ./*.deb | wc -l) packages into $DEPS ($(du -sh "$DEPS" | cut -f1))"
