@@ -52,6 +52,11 @@ absl::StatusOr<std::unique_ptr<PreparedDataset>> PrepareDataset(
     return absl::InvalidArgumentError(
         absl::StrCat("--stride must be positive, got ", config.window_stride));
   }
+  if (config.derived.enabled()) {
+    auto plan = PlanDerivedChannels(dataset.channel_names, config.derived);
+    if (!plan.ok()) return plan.status();
+    ApplyPlan(*plan, &dataset);
+  }
   const int channels = dataset.channels();
   int64_t longest = 0;
   size_t longest_at = 0;

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/dataset.h"
+#include "common/derived_channels.h"
 #include "common/normalizer.h"
 #include "common/split.h"
 #include "common/window_index.h"
@@ -17,6 +18,9 @@ struct PreprocessConfig {
   int window_length = 128;
   int window_stride = 64;
   SplitConfig split;
+  // Orientation-invariant channels computed from the raw ones first
+  // (common/derived_channels.h); their names are in the channel list.
+  DerivedChannelsConfig derived;
 };
 
 // A dataset ready to serve: normalized in place with training-split

@@ -15,6 +15,7 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -57,6 +58,15 @@ ABSL_FLAG(std::string, session_column, "", "Column holding each row's session.")
 ABSL_FLAG(std::string, file_suffix, ".csv", "Only files ending with this are read.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of the user split.");
 ABSL_FLAG(std::string, split, "0.7,0.1,0.2", "Train,val,test user fractions.");
+ABSL_FLAG(bool, magnitudes, false,
+          "Add the magnitude |v| of every sensor triad (channels ending in x/y/z after '.' or "
+          "'_', e.g. rotationRate.x/.y/.z) as a channel named |prefix|: orientation-invariant "
+          "input.");
+ABSL_FLAG(std::string, magnitude_sums, "",
+          "';'-separated triad sums whose magnitude becomes a channel, e.g. "
+          "'userAcceleration+gravity' (total acceleration) -> |userAcceleration+gravity|.");
+ABSL_FLAG(bool, keep_axes, true,
+          "Keep the raw x/y/z channels of the triads --magnitudes/--magnitude_sums use.");
 ABSL_FLAG(std::string, test_users, "",
           "RE2 full match on user names forced into the test split (open-set). "
           "When this or --val_users is set, other users train.");
@@ -231,6 +241,13 @@ absl::Status BuildConfigs(LoaderConfig* loader, DataServiceConfig* service,
   if (absl::Status s = ValidateTlsFiles(*tls, "--tls_"); !s.ok()) return s;
   if (tls->enabled() && tls->cert.empty()) {
     return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
+  }
+  prep->derived.magnitudes = absl::GetFlag(FLAGS_magnitudes);
+  prep->derived.sums = absl::StrSplit(absl::GetFlag(FLAGS_magnitude_sums), ';', absl::SkipEmpty());
+  prep->derived.keep_axes = absl::GetFlag(FLAGS_keep_axes);
+  if (!prep->derived.keep_axes && !prep->derived.enabled()) {
+    return absl::InvalidArgumentError(
+        "--keep_axes=false needs --magnitudes or --magnitude_sums (it drops their axes)");
   }
   prep->window_length = absl::GetFlag(FLAGS_window);
   prep->window_stride = absl::GetFlag(FLAGS_stride);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/csv_parser.h"
+#include "common/derived_channels.h"
 #include "common/normalizer.h"
 #include "trainer/checkpoint_files.h"
 
@@ -35,7 +36,12 @@ absl::StatusOr<WindowSet> WindowsFromCsv(const std::vector<std::string>& files,
                                          const CheckpointMeta& meta, int stride) {
   if (stride < 1) return absl::InvalidArgumentError("--stride must be >= 1");
   CsvOptions options;
+  // Derived channels (|rotationRate|, ...) are computed from the raw
+  // columns, so those files are read whole and planned by name.
+  bool derived = false;
+  for (const std::string& name : meta.channel_names) derived |= name.front() == '|';
   for (const std::string& name : meta.channel_names) {
+    if (derived) break;
     ColumnRef ref;
     ref.name = name;
     options.columns.push_back(ref);
@@ -57,6 +63,13 @@ absl::StatusOr<WindowSet> WindowsFromCsv(const std::vector<std::string>& files,
                    << parsed->skipped[0].reason;
     }
     std::vector<float>& values = parsed->groups[0].values;
+    if (derived) {
+      auto plan = PlanFromNames(meta.channel_names, parsed->channel_names);
+      if (!plan.ok()) {
+        return absl::Status(plan.status().code(), absl::StrCat(files[f], ": ", plan.status().message()));
+      }
+      values = ApplyPlan(*plan, static_cast<int>(parsed->channel_names.size()), values);
+    }
     const int64_t rows = static_cast<int64_t>(values.size()) / channels;
     if (rows < meta.window_length) {
       return absl::FailedPreconditionError(absl::StrCat(

@@ -99,4 +99,24 @@ expect_error "verify missing file" "nope.csv" "$T" verify --checkpoint="$C" \
 expect_error "enroll without template" "--template_file" "$T" enroll --checkpoint="$C" \
   --input="$S/wlk_7/sub_1.csv" --user=u1
 SERVER_PID=$SERVER_PID; stop_server || fail "server exit code on SIGTERM"
+
+# Derived channels: a server serving triad magnitudes instead of the axes; the
+# checkpoint's channel list is enough for embed to compute them from raw CSVs.
+start_server "$WORK/derived.log" --data="$SRC/testdata/motionsense_sample" \
+  --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv' \
+  --stride=64 --split=1,0,0 --magnitudes --magnitude_sums='userAcceleration+gravity' \
+  --keep_axes=false || exit 1
+grep -q 'channels (7): attitude.roll,attitude.pitch,attitude.yaw,|gravity|,|rotationRate|,|userAcceleration|,|userAcceleration+gravity|' \
+  "$WORK/derived.log" || fail "derived channels not in the startup log: $(grep channels "$WORK/derived.log")"
+"$T" train --servers=127.0.0.1:$SERVER_PORT --steps=5 --channels=8 --levels=2 --embedding=8 \
+  --eval=false --log_every=0 --checkpoint_dir="$WORK/dckpt" >/dev/null 2>&1 || fail "train on derived channels"
+"$T" embed --checkpoint="$WORK/dckpt/checkpoint.pt" --input="$S/wlk_7/sub_1.csv" \
+  --output="$WORK/demb.csv" 2>/dev/null || fail "embed with derived channels"
+[[ $(wc -l <"$WORK/demb.csv") -eq 3 ]] || fail "embed (derived): expected 3 windows"
+stop_server || fail "derived server exit code on SIGTERM"
+expect_error "unknown triad" "no triad 'magnetometer'" "$BIN/tripletstream-server" \
+  --data="$SRC/testdata/motionsense_sample" --dry_run --magnitude_sums=gravity+magnetometer \
+  --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
+expect_error "keep_axes alone" "--keep_axes=false needs" "$BIN/tripletstream-server" \
+  --data="$SRC/testdata/motionsense_sample" --keep_axes=false
 finish "trainer CLI"
