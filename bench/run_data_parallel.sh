@@ -35,12 +35,14 @@ for rep in $(seq 1 "$REPS"); do
   echo "$STEPS $start $end" >>"$WORK/one"
   p=$(port)
   start=$(date +%s.%N)
+  ranks=()
   for r in 0 1; do
     RANK=$r WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p \
       "$BIN/tripletstream-trainer" train "${FLAGS[@]}" --batch_size=$((B / 2)) --torch_threads=1 \
       >"$WORK/rank$r.out" 2>/dev/null &
+    ranks+=($!)
   done
-  wait
+  wait "${ranks[@]}"
   end=$(date +%s.%N)
   r0=$(tail -1 "$WORK/rank0.out")
   echo "2 ranks B=$((B / 2)) each: $(awk -v s="$start" -v e="$end" -v n="$STEPS" 'BEGIN {printf "%.1f", n / (e - s)}') steps/s (wall)," \

@@ -54,7 +54,9 @@ ABSL_FLAG(std::string, amp, "off",
           "bfloat16, losses in float32; no gradient scaler needed).");
 ABSL_FLAG(std::string, checkpoint_dir, "", "Folder for checkpoint.pt (empty: none).");
 ABSL_FLAG(bool, resume, false, "Continue from checkpoint_dir/checkpoint.pt if present.");
-ABSL_FLAG(int64_t, steps, 1000, "Total optimizer steps (a resumed run counts earlier ones).");
+ABSL_FLAG(int64_t, steps, 0,
+          "Total optimizer steps (a resumed run counts earlier ones); 0 = 1000, or no step "
+          "limit when --minutes is given (a pure time budget).");
 ABSL_FLAG(double, minutes, 0, "Wall-clock budget in minutes; 0 = steps only.");
 ABSL_FLAG(int64_t, stop_after, 0,
           "Stop after this many steps in this process (checkpoint kept, resume later); "
@@ -214,6 +216,7 @@ absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
   c.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
   c.resume = absl::GetFlag(FLAGS_resume);
   c.steps = absl::GetFlag(FLAGS_steps);
+  if (c.steps == 0) c.steps = absl::GetFlag(FLAGS_minutes) > 0 ? kNoStepLimit : 1000;
   c.minutes = absl::GetFlag(FLAGS_minutes);
   c.max_steps_this_run = absl::GetFlag(FLAGS_stop_after);
   absl::StatusOr<LossKind> loss = LossFromFlag(absl::GetFlag(FLAGS_loss));

@@ -75,6 +75,8 @@ void RunLog::WarnOnCollapse(const StepRecord& r) {
 
 void RunLog::Progress(const StepRecord& r) {
   const double rate = interval_triplets_ / std::max(Since(interval_start_), 1e-9);
+  // A run bounded by time alone shows no step total and no ETA.
+  const bool unbounded = total_steps_ >= (int64_t{1} << 50);
   const double eta = Since(started_) / std::max<int64_t>(1, r.step) * (total_steps_ - r.step);
   const double loss = loss_sum_ / interval_steps_;
   const double allreduce_pct =
@@ -83,10 +85,12 @@ void RunLog::Progress(const StepRecord& r) {
       world_size_ > 1 ? absl::StrFormat("rank %d/%d ", rank_, world_size_) : "";
   const std::string allreduce =
       world_size_ > 1 ? absl::StrFormat(" all-reduce %.1f%%", allreduce_pct) : "";
-  std::printf("%s\n", absl::StrFormat("%sepoch %d step %d/%d loss %.4f lr %.2e triplets/s %.0f "
-                                      "data-stall %.1f%%%s ETA %.0fs",
-                                      rank, r.epoch, r.step, total_steps_, loss, r.lr, rate,
-                                      stall_.interval_pct(), allreduce, eta)
+  const std::string of_total = unbounded ? "" : absl::StrFormat("/%d", total_steps_);
+  const std::string eta_text = unbounded ? "" : absl::StrFormat(" ETA %.0fs", eta);
+  std::printf("%s\n", absl::StrFormat("%sepoch %d step %d%s loss %.4f lr %.2e triplets/s %.0f "
+                                      "data-stall %.1f%%%s%s",
+                                      rank, r.epoch, r.step, of_total, loss, r.lr, rate,
+                                      stall_.interval_pct(), allreduce, eta_text)
                           .c_str());
   std::fflush(stdout);
   if (jsonl_.is_open()) {

@@ -20,6 +20,9 @@ class TrainerMetrics;
 
 enum class LossKind { kTriplet, kBatchHard, kBatchAll };
 
+// TrainConfig::steps for a run bounded by `minutes` alone.
+inline constexpr int64_t kNoStepLimit = int64_t{1} << 50;
+
 struct TrainConfig {
   std::vector<std::string> servers;
   std::string device = "cpu";     // cpu, cuda or cuda:N.

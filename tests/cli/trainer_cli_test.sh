@@ -14,7 +14,7 @@ T="$BIN/tripletstream-trainer"
 expect_error "no command" "expected a command" "$T"
 expect_error "bad command" "got 'fly'" "$T" fly
 expect_error "bad loss" "--loss" "$T" train --loss=hinge
-expect_error "bad steps" "--steps" "$T" train --steps=0
+expect_error "bad steps" "--steps" "$T" train --steps=-1
 # Numbers that would abort LibTorch or train a NaN model are refused up front.
 for flag in --lr=-1 --lr=inf --weight_decay=-1 --margin=nan --softmax_scale=nan \
             --dropout=1 --stall_timeout_s=-1; do
