@@ -1,5 +1,6 @@
 #include "trainer/evaluation.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -59,12 +60,31 @@ std::map<std::string, VerificationResult> ByGroup(
   return out;
 }
 
+// Scores of probes fused from N non-overlapping windows, per N.
+std::map<int, VerificationResult> Fused(const std::vector<float>& enroll,
+                                        const std::vector<int32_t>& enroll_users,
+                                        const std::vector<float>& probe,
+                                        const std::vector<int32_t>& probe_users,
+                                        const std::vector<int32_t>& probe_sessions, int dim,
+                                        int skip) {
+  std::map<int, VerificationResult> out;
+  for (int n : kFusedWindowCounts) {
+    Probes fused = FuseProbes(probe, probe_users, probe_sessions, dim, n, skip);
+    if (fused.size() == 0) continue;
+    VerificationResult r = EvaluateVerification(enroll, enroll_users, fused.embeddings,
+                                                fused.users, dim);
+    if (r.probes > 0) out[n] = r;
+  }
+  return out;
+}
+
 }  // namespace
 
 EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& test,
                     const WindowSet& train, const WindowSet& holdout,
                     const std::vector<bool>& enroll_session,
-                    const std::vector<std::vector<std::string>>& session_groups) {
+                    const std::vector<std::vector<std::string>>& session_groups,
+                    int non_overlap_skip) {
   EvalReport report;
   const int dim = static_cast<int>(model->options().embedding);
   if (test.size() > 0) {
@@ -101,6 +121,8 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
     report.has_open_set = report.open_set.probes > 0 && report.open_set.users > 1;
     report.open_set_groups = ByGroup(enroll, enroll_users, probe, probe_users, probe_sessions,
                                      session_groups, dim);
+    report.open_set_fused = Fused(enroll, enroll_users, probe, probe_users, probe_sessions, dim,
+                                  non_overlap_skip);
   }
   if (holdout.size() > 0 && train.size() > 0) {
     std::vector<float> enroll = Embed(model, device, train);
@@ -109,18 +131,22 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
     report.has_cross_session = report.cross_session.probes > 0;
     report.cross_session_groups = ByGroup(enroll, train.users, probe, holdout.users,
                                           holdout.sessions, session_groups, dim);
+    report.cross_session_fused = Fused(enroll, train.users, probe, holdout.users,
+                                       holdout.sessions, dim, non_overlap_skip);
   }
   return report;
 }
 
 Evaluator::Evaluator(std::vector<std::string> servers, std::string fingerprint,
                      ClientOptions client, std::vector<bool> enroll_session,
-                     std::vector<std::vector<std::string>> session_groups)
+                     std::vector<std::vector<std::string>> session_groups,
+                     int non_overlap_skip)
     : servers_(std::move(servers)),
       fingerprint_(std::move(fingerprint)),
       client_(std::move(client)),
       enroll_session_(std::move(enroll_session)),
-      session_groups_(std::move(session_groups)) {}
+      session_groups_(std::move(session_groups)),
+      non_overlap_skip_(std::max(non_overlap_skip, 1)) {}
 
 absl::Status Evaluator::FetchOnce() {
   if (fetched_) return absl::OkStatus();
@@ -139,7 +165,8 @@ absl::Status Evaluator::FetchOnce() {
 absl::StatusOr<EvalReport> Evaluator::Run(Tcn& model, const torch::Device& device) {
   if (absl::Status s = FetchOnce(); !s.ok()) return s;
   try {
-    return Evaluate(model, device, test_, train_, holdout_, enroll_session_, session_groups_);
+    return Evaluate(model, device, test_, train_, holdout_, enroll_session_, session_groups_,
+                    non_overlap_skip_);
   } catch (const c10::Error& e) {
     return absl::InternalError(
         absl::StrCat("evaluation failed: ", e.what_without_backtrace()));

@@ -30,16 +30,19 @@ std::vector<float> Embed(Tcn& model, const torch::Device& device, const WindowSe
 EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& test,
                     const WindowSet& train, const WindowSet& holdout,
                     const std::vector<bool>& enroll_session = {},
-                    const std::vector<std::vector<std::string>>& session_groups = {});
+                    const std::vector<std::vector<std::string>>& session_groups = {},
+                    int non_overlap_skip = 1);
 
 // Evaluation during and after training: fetches the test, train and
 // holdout windows once (through the client library, from whichever server
 // answers) and scores the model on them with Evaluate.
 class Evaluator {
  public:
+  // `non_overlap_skip`: ceil(window / stride), the step between
+  // non-overlapping windows of a session (for multi-window probes).
   Evaluator(std::vector<std::string> servers, std::string fingerprint, ClientOptions client,
             std::vector<bool> enroll_session,
-            std::vector<std::vector<std::string>> session_groups);
+            std::vector<std::vector<std::string>> session_groups, int non_overlap_skip = 1);
 
   absl::StatusOr<EvalReport> Run(Tcn& model, const torch::Device& device);
 
@@ -51,6 +54,7 @@ class Evaluator {
   const ClientOptions client_;
   const std::vector<bool> enroll_session_;
   const std::vector<std::vector<std::string>> session_groups_;
+  const int non_overlap_skip_;
   bool fetched_ = false;
   WindowSet test_, train_, holdout_;
 };

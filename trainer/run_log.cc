@@ -122,6 +122,22 @@ void RunLog::Eval(const EvalReport& report, int64_t step) {
     absl::StrAppendFormat(&json, ", \"%seer_pct\": %.4f, \"%stop1_pct\": %.4f", key,
                           r->eer_pct, key, r->top1_pct);
   }
+  for (const auto& [key, label, fused] :
+       {std::tuple{"open_set_fused", "open-set", &report.open_set_fused},
+        std::tuple{"cross_session_fused", "cross-session", &report.cross_session_fused}}) {
+    if (fused->empty()) continue;
+    absl::StrAppendFormat(&json, ", \"%s\": {", key);
+    bool first = true;
+    for (const auto& [n, r] : *fused) {
+      LOG(INFO) << absl::StrFormat("eval step %d %s, %d windows fused: EER %.2f%% top-1 %.2f%% "
+                                   "(%d probes)",
+                                   step, label, n, r.eer_pct, r.top1_pct, r.probes);
+      absl::StrAppendFormat(&json, "%s\"%d\": {\"eer_pct\": %.4f, \"top1_pct\": %.4f}",
+                            first ? "" : ", ", n, r.eer_pct, r.top1_pct);
+      first = false;
+    }
+    json += "}";
+  }
   json += GroupsJson("open_set_groups", "open-set", report.open_set_groups, step);
   json += GroupsJson("cross_session_groups", "cross-session", report.cross_session_groups, step);
   if (jsonl_.is_open()) jsonl_ << json << "}\n" << std::flush;

@@ -291,8 +291,10 @@ absl::StatusOr<std::unique_ptr<Evaluator>> MakeEvaluator(const TrainConfig& conf
   auto groups = SessionGroups(config.session_groups_spec,
                               {run.info.session_names().begin(), run.info.session_names().end()});
   if (!groups.ok()) return groups.status();
+  const int stride = std::max(run.info.window_stride(), 1);
+  const int skip = (run.info.window_length() + stride - 1) / stride;
   return std::make_unique<Evaluator>(run.servers, run.meta.fingerprint, ClientOptionsOf(config),
-                                     std::move(enroll_session), *std::move(groups));
+                                     std::move(enroll_session), *std::move(groups), skip);
 }
 
 BatchStreamOptions StreamOptions(const TrainConfig& config, const TrainingRun& run,

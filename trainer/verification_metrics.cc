@@ -91,4 +91,33 @@ VerificationResult EvaluateVerification(const std::vector<float>& enroll,
   return result;
 }
 
+Probes FuseProbes(const std::vector<float>& embeddings, const std::vector<int32_t>& users,
+                  const std::vector<int32_t>& sessions, int dim, int n, int skip) {
+  Probes out;
+  n = std::max(n, 1);
+  skip = std::max(skip, 1);
+  const int64_t rows = static_cast<int64_t>(users.size());
+  std::vector<double> sum(dim);
+  for (int64_t start = 0; start < rows;) {
+    int64_t end = start;
+    while (end < rows && users[end] == users[start] && sessions[end] == sessions[start]) ++end;
+    int taken = 0;
+    std::fill(sum.begin(), sum.end(), 0.0);
+    for (int64_t i = start; i < end; i += skip) {
+      for (int d = 0; d < dim; ++d) sum[d] += embeddings[i * dim + d];
+      if (++taken < n) continue;
+      double norm = 0;
+      for (double v : sum) norm += v * v;
+      norm = std::sqrt(std::max(norm, 1e-24));
+      for (int d = 0; d < dim; ++d) out.embeddings.push_back(static_cast<float>(sum[d] / norm));
+      out.users.push_back(users[start]);
+      out.sessions.push_back(sessions[start]);
+      taken = 0;
+      std::fill(sum.begin(), sum.end(), 0.0);
+    }
+    start = end;
+  }
+  return out;
+}
+
 }  // namespace tripletstream

@@ -39,6 +39,25 @@ VerificationResult EvaluateVerification(const std::vector<float>& enroll,
                                         const std::vector<float>& probe,
                                         const std::vector<int32_t>& probe_users, int dim);
 
+// Probe embeddings with their users and sessions.
+struct Probes {
+  std::vector<float> embeddings;  // Rows of dim floats.
+  std::vector<int32_t> users, sessions;
+  int64_t size() const { return static_cast<int64_t>(users.size()); }
+};
+
+// Multi-window probes, as deployed verification decides on several windows:
+// within each run of consecutive rows of one (user, session) (windows in
+// time order), keeps every `skip`-th window (skip = ceil(window / stride)
+// makes them non-overlapping) and averages each `n` consecutive kept ones
+// into one unit-norm probe; a remainder of fewer than `n` is dropped.
+// n = 1, skip = 1 returns the rows as they are.
+Probes FuseProbes(const std::vector<float>& embeddings, const std::vector<int32_t>& users,
+                  const std::vector<int32_t>& sessions, int dim, int n, int skip);
+
+// The fused probe sizes every evaluation reports besides single windows.
+inline constexpr int kFusedWindowCounts[] = {3, 5, 10};
+
 // One evaluation of a model (trainer/evaluation.h Evaluate).
 struct EvalReport {
   bool has_open_set = false, has_cross_session = false;
@@ -48,6 +67,9 @@ struct EvalReport {
   // activity of MotionSense's "wlk_15", or all moving activities); empty
   // without groups.
   std::map<std::string, VerificationResult> open_set_groups, cross_session_groups;
+  // Probes of N fused non-overlapping windows (N in kFusedWindowCounts),
+  // against the same templates; a size is absent when no session has N.
+  std::map<int, VerificationResult> open_set_fused, cross_session_fused;
   // The headline result: open-set when there is one, else cross-session.
   const VerificationResult* headline() const {
     return has_open_set ? &open_set : has_cross_session ? &cross_session : nullptr;

@@ -6,14 +6,14 @@ namespace tripletstream {
 namespace {
 
 // 3 users x 3 sessions x 2 windows of 16 x 2 random values.
-WindowSet MakeWindows(int sessions_per_user, uint64_t seed) {
+WindowSet MakeWindows(int sessions_per_user, uint64_t seed, int windows_per_session = 2) {
   torch::manual_seed(seed);
   WindowSet set;
   set.length = 16;
   set.channels = 2;
   for (int u = 0; u < 3; ++u) {
     for (int s = 0; s < sessions_per_user; ++s) {
-      for (int w = 0; w < 2; ++w) {
+      for (int w = 0; w < windows_per_session; ++w) {
         torch::Tensor x = torch::randn({16 * 2}) + u;
         set.values.insert(set.values.end(), x.data_ptr<float>(), x.data_ptr<float>() + 32);
         set.users.push_back(u);
@@ -48,6 +48,17 @@ TEST(EvaluationTest, OpenSetFollowsTheEnrollSessionMask) {
   EvalReport r = Evaluate(model, torch::kCPU, MakeWindows(3, 2), {}, {}, {true, false, false});
   ASSERT_TRUE(r.has_open_set);
   EXPECT_EQ(r.open_set.probes, 3 * 2 * 2);
+}
+
+TEST(EvaluationTest, FusedProbesTakeNonOverlappingWindowsOfOneSession) {
+  Tcn model = SmallModel();
+  // 6 windows per session, skip 2: 3 non-overlapping windows per session.
+  EvalReport r = Evaluate(model, torch::kCPU, MakeWindows(3, 2, 6), {}, {}, {true, false, false},
+                          {}, /*non_overlap_skip=*/2);
+  ASSERT_EQ(r.open_set_fused.count(3), 1u);
+  EXPECT_EQ(r.open_set_fused.at(3).probes, 3 * 2);  // One per probe session.
+  EXPECT_EQ(r.open_set_fused.count(5), 0u);          // No session has 5.
+  EXPECT_EQ(r.open_set.probes, 3 * 2 * 6);
 }
 
 TEST(EvaluationTest, CrossSessionScoresHoldoutAgainstTrainTemplates) {

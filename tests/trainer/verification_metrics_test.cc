@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <vector>
+
 namespace tripletstream {
 namespace {
 
@@ -61,6 +64,62 @@ TEST(VerificationTest, ProbesOfUnenrolledUsersAreSkipped) {
       EvaluateVerification({1, 0, 0, 1}, {0, 1}, {1, 0, 0.7f, 0.7f}, {0, 5}, 2);
   EXPECT_EQ(r.probes, 1);
   EXPECT_DOUBLE_EQ(r.top1_pct, 100);
+}
+
+}  // namespace
+}  // namespace tripletstream
+
+namespace tripletstream {
+namespace {
+
+TEST(FuseProbesTest, AveragesNonOverlappingWindowsWithinEachSession) {
+  // dim 2; user 0 session 0 has 5 windows, user 1 session 1 has 3.
+  const std::vector<float> e = {1, 0, 9, 9, 0, 1, 9, 9, 1, 0,  // session 0 (odd rows overlap)
+                                0, 1, 5, 5, 0, 1};             // session 1
+  const std::vector<int32_t> users = {0, 0, 0, 0, 0, 1, 1, 1};
+  const std::vector<int32_t> sessions = {0, 0, 0, 0, 0, 1, 1, 1};
+  // skip 2 keeps rows 0, 2, 4 and 5, 7; pairs: (0, 2) of session 0, (5, 7) of session 1.
+  Probes fused = FuseProbes(e, users, sessions, 2, 2, 2);
+  ASSERT_EQ(fused.size(), 2);
+  EXPECT_EQ(fused.users, (std::vector<int32_t>{0, 1}));
+  EXPECT_NEAR(fused.embeddings[0], std::sqrt(0.5), 1e-6);  // mean of (1,0), (0,1), unit norm
+  EXPECT_NEAR(fused.embeddings[1], std::sqrt(0.5), 1e-6);
+  EXPECT_NEAR(fused.embeddings[2], 0, 1e-6);               // (0,1) twice
+  EXPECT_NEAR(fused.embeddings[3], 1, 1e-6);
+  // n = 1, skip = 1: the rows themselves (unit norm); n larger than any
+  // session: none.
+  Probes same = FuseProbes(e, users, sessions, 2, 1, 1);
+  ASSERT_EQ(same.size(), 8);
+  EXPECT_EQ(same.users, users);
+  EXPECT_NEAR(same.embeddings[2], std::sqrt(0.5), 1e-6);  // (9, 9) normalized
+  EXPECT_EQ(same.embeddings[4], 0.0f);
+  EXPECT_EQ(same.embeddings[5], 1.0f);
+  EXPECT_EQ(FuseProbes(e, users, sessions, 2, 4, 2).size(), 0);
+}
+
+TEST(FuseProbesTest, FusingReducesErrorsOfNoisyWindows) {
+  // Two users whose windows are their direction plus noise: single windows
+  // get confused, fused probes much less.
+  std::vector<float> enroll = {1, 0, 0, 1};
+  std::vector<int32_t> enroll_users = {0, 1};
+  std::vector<float> probe;
+  std::vector<int32_t> users, sessions;
+  for (int u = 0; u < 2; ++u) {
+    for (int i = 0; i < 40; ++i) {
+      const float noise = (i % 4 == 0) ? 1.2f : 0.1f;  // every 4th window misleads
+      const float a = u == 0 ? 1 : noise, b = u == 0 ? noise : 1;
+      const float norm = std::sqrt(a * a + b * b);
+      probe.push_back(a / norm);
+      probe.push_back(b / norm);
+      users.push_back(u);
+      sessions.push_back(u);
+    }
+  }
+  auto single = EvaluateVerification(enroll, enroll_users, probe, users, 2);
+  Probes fused = FuseProbes(probe, users, sessions, 2, 5, 1);
+  auto five = EvaluateVerification(enroll, enroll_users, fused.embeddings, fused.users, 2);
+  EXPECT_LT(single.top1_pct, 100);
+  EXPECT_EQ(five.top1_pct, 100);
 }
 
 }  // namespace
