@@ -690,11 +690,11 @@ TEST(CsvParserTest, OutOfMemoryIsAnErrorNamingTheFileNotACrash) {
   testing::TempDir dir;
   const std::string path = dir.path() + "/big.csv";
   if (!WriteSparseCsv(path, 100, off_t{2} << 30)) GTEST_SKIP() << "no sparse files";
-#if defined(__SANITIZE_ADDRESS__)
-  // ASan's operator new reports and aborts when the allocator runs dry
-  // instead of throwing std::bad_alloc, and its shadow memory does not fit
-  // an address-space limit: this test only means something without it.
-  GTEST_SKIP() << "AddressSanitizer build: out-of-memory aborts instead of throwing";
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The sanitizers' operator new reports and aborts when the allocator runs
+  // dry instead of throwing std::bad_alloc, and their shadow memory does not
+  // fit an address-space limit: this test only means something without them.
+  GTEST_SKIP() << "sanitizer build: out-of-memory aborts instead of throwing";
 #endif
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   auto child = [&path] {
