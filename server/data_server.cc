@@ -80,6 +80,9 @@ void DataServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;  // Listen failed: nothing was started.
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
+  // Every stream's OnDone has run; this acquire pairs with their release
+  // decrements, so what they did is ordered before the server is destroyed.
+  (void)stats_.active_streams.load(std::memory_order_acquire);
 }
 
 DataServer::~DataServer() { Shutdown(absl::ZeroDuration()); }

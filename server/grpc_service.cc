@@ -7,6 +7,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
+#include "common/tsan_annotations.h"
 
 namespace tripletstream {
 namespace {
@@ -115,36 +116,47 @@ class StreamReactor final : public grpc::ServerWriteReactor<Message> {
       // The call was cancelled or the client went away.
       pipeline_->Cancel();
       this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream write failed"));
+      TS_HAPPENS_BEFORE(this);  // gRPC runs OnDone after this returns.
       return;
     }
     MaybeWrite();
+    TS_HAPPENS_BEFORE(this);
   }
 
   // The client cancelled, the deadline passed or the server is shutting
   // down. A write in flight ends in OnWriteDone(false), which finishes the
   // call; otherwise finish here, since no producer will call MaybeWrite.
   void OnCancel() override {
-    if (pipeline_ == nullptr) return;  // Rejected: already finished.
+    if (pipeline_ == nullptr) {  // Rejected: already finished.
+      TS_HAPPENS_BEFORE(this);
+      return;
+    }
     pipeline_->Cancel();
     {
       absl::MutexLock lock(&mu_);
       cancelled_ = true;
     }
     MaybeWrite();
+    TS_HAPPENS_BEFORE(this);
   }
 
+  // The last reaction: gRPC calls it once every other one has returned.
   void OnDone() override {
+    TS_HAPPENS_AFTER(this);
     {
       absl::MutexLock lock(&notifier_->mu);
       notifier_->target = nullptr;
     }
-    stats_->active_streams.fetch_sub(1, std::memory_order_relaxed);
     if (pipeline_ != nullptr) {
       pipeline_->Cancel();
       Pipeline* raw = pipeline_.release();
       reaper_->Retire([raw] { delete raw; });
     }
+    ServerStats* stats = stats_;
     delete this;
+    // Last, with release order: DataServer::Shutdown's acquire load after
+    // grpc::Server::Wait then orders all of this before the server goes.
+    stats->active_streams.fetch_sub(1, std::memory_order_release);
   }
 
  private:

@@ -10,7 +10,10 @@
 // __tsan_acquire / __tsan_release on the mutex's address: a lock acquires,
 // an unlock releases, a wait releases and re-acquires, and an await's
 // condition is evaluated after an acquire (the library evaluates it under
-// the lock it re-took).
+// the lock it re-took). This file itself is compiled without TSan
+// instrumentation (the library reads the wrapper conditions it builds on
+// other threads, ordered by the library); the project code its conditions
+// call is instrumented as usual.
 #include <dlfcn.h>
 #include <sanitizer/tsan_interface.h>
 
@@ -41,9 +44,13 @@ void Release(const void* p) { __tsan_release(const_cast<void*>(p)); }
 struct AnnotatedCondition {
   const absl::Condition* condition;
   const absl::Mutex* mu;
+  // Under the lock, on whichever thread the library evaluates it: acquire
+  // before reading the guarded state, release after, as a locked section.
   static bool Eval(AnnotatedCondition* self) {
     Acquire(self->mu);
-    return self->condition->Eval();
+    const bool met = self->condition->Eval();
+    Release(self->mu);
+    return met;
   }
 };
 
