@@ -152,7 +152,8 @@ absl::Status Evaluator::FetchOnce() {
   if (fetched_) return absl::OkStatus();
   for (auto [split, target] : {std::pair{v1::SPLIT_TEST, &test_},
                                std::pair{v1::SPLIT_TRAIN, &train_},
-                               std::pair{v1::SPLIT_HOLDOUT, &holdout_}}) {
+                               std::pair{v1::SPLIT_HOLDOUT, &holdout_},
+                               std::pair{v1::SPLIT_VAL, &validation_}}) {
     absl::StatusOr<WindowSet> windows = FetchWindows(servers_, split, fingerprint_, client_);
     if (!windows.ok()) return windows.status();
     *target = *std::move(windows);
@@ -165,8 +166,15 @@ absl::Status Evaluator::FetchOnce() {
 absl::StatusOr<EvalReport> Evaluator::Run(Tcn& model, const torch::Device& device) {
   if (absl::Status s = FetchOnce(); !s.ok()) return s;
   try {
-    return Evaluate(model, device, test_, train_, holdout_, enroll_session_, session_groups_,
-                    non_overlap_skip_);
+    EvalReport report = Evaluate(model, device, test_, train_, holdout_, enroll_session_,
+                                 session_groups_, non_overlap_skip_);
+    if (validation_.size() > 0) {
+      EvalReport v = Evaluate(model, device, validation_, {}, {}, enroll_session_, {},
+                              non_overlap_skip_);
+      report.has_validation = v.has_open_set;
+      report.validation = v.open_set;
+    }
+    return report;
   } catch (const c10::Error& e) {
     return absl::InternalError(
         absl::StrCat("evaluation failed: ", e.what_without_backtrace()));

@@ -56,7 +56,7 @@ class Evaluator {
   const std::vector<std::vector<std::string>> session_groups_;
   const int non_overlap_skip_;
   bool fetched_ = false;
-  WindowSet test_, train_, holdout_;
+  WindowSet test_, train_, holdout_, validation_;
 };
 
 }  // namespace tripletstream

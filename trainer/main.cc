@@ -343,13 +343,18 @@ void PrintResult(const TrainResult& r) {
   std::printf(
       "steps=%lld triplets=%lld seconds=%.1f triplets_per_s=%.0f data_stall_pct=%.2f "
       "loss=%.4f initial_eer_pct=%.2f eer_pct=%.2f top1_pct=%.2f cross_eer_pct=%.2f "
-      "cross_top1_pct=%.2f reconnects=%lld per_server=%s digest=%016llx checkpoint=%s%s\n",
+      "cross_top1_pct=%.2f reconnects=%lld per_server=%s digest=%016llx checkpoint=%s%s%s\n",
       static_cast<long long>(r.steps), static_cast<long long>(r.triplets), r.seconds,
       r.triplets_per_s, r.data_stall_pct, r.final_loss, r.initial_eer_pct, r.eer_pct,
       r.top1_pct, r.cross_eer_pct, r.cross_top1_pct, static_cast<long long>(r.reconnects),
       absl::StrJoin(r.batches_per_server, "/").c_str(),
       static_cast<unsigned long long>(r.stream_digest),
       r.checkpoint.empty() ? "none" : r.checkpoint.c_str(),
+      r.selected_step >= 0
+          ? absl::StrFormat(" selected_step=%d selected_val_eer_pct=%.2f last_eer_pct=%.2f",
+                            r.selected_step, r.selected_val_eer_pct, r.last_eer_pct)
+                .c_str()
+          : "",
       // Data-parallel runs: this rank, the all-reduce share and the digest of
       // every rank's batches in global order (a single trainer's digest=).
       r.world_size > 1

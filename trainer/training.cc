@@ -99,6 +99,37 @@ absl::StatusOr<EvalReport> EvaluateAndLog(TrainingRun& run, Evaluator& evaluator
   return report;
 }
 
+// Model selection: the weights that scored the lowest validation EER so
+// far (in memory, and as best.pt beside the checkpoint when there is one).
+struct BestModel {
+  int64_t step = -1;
+  double val_eer_pct = 0;
+  std::vector<torch::Tensor> state;  // Parameters, then buffers.
+};
+
+std::vector<torch::Tensor> ModelState(Tcn& model) {
+  std::vector<torch::Tensor> state = model->parameters();
+  for (const torch::Tensor& b : model->buffers()) state.push_back(b);
+  return state;
+}
+
+// Keeps the model's weights when `report`'s validation EER is the best yet.
+absl::Status ConsiderForSelection(const EvalReport& report, TrainingRun& run, BestModel* best) {
+  if (!report.has_validation) return absl::OkStatus();
+  if (best->step >= 0 && report.validation.eer_pct >= best->val_eer_pct) return absl::OkStatus();
+  torch::NoGradGuard no_grad;
+  best->step = run.meta.step;
+  best->val_eer_pct = report.validation.eer_pct;
+  best->state.clear();
+  for (const torch::Tensor& t : ModelState(run.model)) best->state.push_back(t.detach().clone());
+  LOG(INFO) << "validation EER " << report.validation.eer_pct << "% at step " << run.meta.step
+            << ": the best so far, kept for model selection";
+  if (run.checkpoint_path.empty()) return absl::OkStatus();
+  const std::string best_path =
+      run.checkpoint_path.substr(0, run.checkpoint_path.rfind('/') + 1) + "best.pt";
+  return SaveCheckpoint(best_path, run.model, *run.optimizer, run.meta);
+}
+
 // What the loop holds besides the run: the group, the reducer, which batch
 // each step trains on, and the record of what was trained.
 struct LoopState {
@@ -106,6 +137,7 @@ struct LoopState {
   GradientReducer* reducer = nullptr;
   const RankSchedule* schedule = nullptr;
   DeviceInput* input = nullptr;          // Pinned ring + side stream (CUDA).
+  BestModel best;                        // Model selection (rank 0).
   std::vector<uint64_t> step_digests;    // Per step of this run; 0 = no batch.
   std::vector<uint8_t> step_had_batch;
 };
@@ -190,6 +222,7 @@ absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with
     if (config.eval_every > 0 && run.meta.step % config.eval_every == 0) {
       auto report = EvaluateAndLog(run, evaluator, log, loop.group);
       if (!report.ok()) return report.status();
+      if (absl::Status s = ConsiderForSelection(*report, run, &loop.best); !s.ok()) return s;
       run.model->train();
     }
     if (outcome->stop_votes > 0) {  // Every rank agreed on this in the step.
@@ -240,6 +273,47 @@ void RecordFinalEval(const EvalReport& report, TrainingRun& run, TrainResult* re
     result->top1_pct = headline->top1_pct;
     run.meta.eer_threshold = headline->threshold;
   }
+}
+
+// Model selection at the end: when an earlier evaluation had a lower
+// validation EER than the final model, its weights are scored on the test
+// users and become the headline; the last model's figures stay as last_*.
+absl::Status ReportSelectedModel(const EvalReport& final_report, TrainingRun& run,
+                                 Evaluator& evaluator, const BestModel& best,
+                                 TrainResult* result) {
+  result->last_eer_pct = result->eer_pct;
+  result->last_top1_pct = result->top1_pct;
+  if (!final_report.has_validation) return absl::OkStatus();
+  result->selected_step = run.meta.step;
+  result->selected_val_eer_pct = final_report.validation.eer_pct;
+  if (best.step < 0 || best.val_eer_pct >= final_report.validation.eer_pct) {
+    return absl::OkStatus();
+  }
+  std::vector<torch::Tensor> state = ModelState(run.model);
+  std::vector<torch::Tensor> last;
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < state.size(); ++i) {
+    last.push_back(state[i].detach().clone());
+    state[i].copy_(best.state[i]);
+  }
+  auto selected = evaluator.Run(run.model, run.device);
+  for (size_t i = 0; i < state.size(); ++i) state[i].copy_(last[i]);
+  if (!selected.ok()) return selected.status();
+  result->selected_step = best.step;
+  result->selected_val_eer_pct = best.val_eer_pct;
+  if (const VerificationResult* headline = selected->headline()) {
+    result->eer_pct = headline->eer_pct;
+    result->top1_pct = headline->top1_pct;
+  }
+  if (selected->has_cross_session) {
+    result->cross_eer_pct = selected->cross_session.eer_pct;
+    result->cross_top1_pct = selected->cross_session.top1_pct;
+  }
+  LOG(INFO) << "model selection: step " << best.step << " (validation EER " << best.val_eer_pct
+            << "%) over the last step " << run.meta.step << " (validation EER "
+            << final_report.validation.eer_pct << "%); test EER " << result->eer_pct
+            << "% (last model: " << result->last_eer_pct << "%)";
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -332,6 +406,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
     if (group == nullptr || group->rank() == 0) {
       RecordFinalEval(*report, **run, &result);
       if (absl::Status s = SaveRun(**run, &result); !s.ok()) return s;  // With the threshold.
+      if (absl::Status s = ReportSelectedModel(*report, **run, **evaluator, loop.best, &result);
+          !s.ok()) {
+        return s;
+      }
     }
   }
   return result;

@@ -93,6 +93,12 @@ struct TrainResult {
   double eer_pct = -1, top1_pct = -1;            // Open-set (or cross-session if none).
   double cross_eer_pct = -1, cross_top1_pct = -1;
   double initial_eer_pct = -1;                   // Before the first step (fresh runs).
+  // Model selection (when the servers have validation users): the step
+  // whose weights the figures above score (the lowest validation EER among
+  // the --eval_every evaluations and the final one), and the last model's.
+  int64_t selected_step = -1;
+  double selected_val_eer_pct = -1;
+  double last_eer_pct = -1, last_top1_pct = -1;
   std::vector<uint64_t> batch_digests;           // Digest of every batch trained on.
   // batch_digests chained with CombineDigest: for one epoch from index 0 it
   // equals tripletstream-probe's digest= of that epoch.

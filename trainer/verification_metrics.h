@@ -70,6 +70,10 @@ struct EvalReport {
   // Probes of N fused non-overlapping windows (N in kFusedWindowCounts),
   // against the same templates; a size is absent when no session has N.
   std::map<int, VerificationResult> open_set_fused, cross_session_fused;
+  // Validation users (never trained on, not the test users), scored like
+  // open-set: what model selection looks at.
+  bool has_validation = false;
+  VerificationResult validation;
   // The headline result: open-set when there is one, else cross-session.
   const VerificationResult* headline() const {
     return has_open_set ? &open_set : has_cross_session ? &cross_session : nullptr;

@@ -114,6 +114,17 @@ grep -q 'channels (7): attitude.roll,attitude.pitch,attitude.yaw,|gravity|,|rota
   --output="$WORK/demb.csv" 2>/dev/null || fail "embed with derived channels"
 [[ $(wc -l <"$WORK/demb.csv") -eq 3 ]] || fail "embed (derived): expected 3 windows"
 stop_server || fail "derived server exit code on SIGTERM"
+# Model selection on validation users: every --eval_every evaluation scores
+# them, the best weights are kept (best.pt) and the result line names the step.
+start_server "$WORK/val.log" --data="$SRC/testdata/motionsense_sample" \
+  --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv' \
+  --stride=32 --split=0.5,0.25,0.25 || exit 1
+out=$("$T" train --servers=127.0.0.1:$SERVER_PORT --steps=40 --eval_every=20 --channels=8 \
+        --levels=2 --embedding=8 --log_every=0 --checkpoint_dir="$WORK/sel" 2>/dev/null | tail -1)
+grep -qE "selected_step=(20|40) selected_val_eer_pct=[0-9.]+ last_eer_pct=" <<<"$out" ||
+  fail "no model selection in: $out"
+[[ -f "$WORK/sel/best.pt" && -f "$WORK/sel/best.pt.digest" ]] || fail "no best.pt"
+stop_server || fail "validation server exit code on SIGTERM"
 expect_error "unknown triad" "no triad 'magnetometer'" "$BIN/tripletstream-server" \
   --data="$SRC/testdata/motionsense_sample" --dry_run --magnitude_sums=gravity+magnetometer \
   --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
