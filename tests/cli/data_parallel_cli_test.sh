@@ -26,7 +26,9 @@ for i in 0 1; do
   pids+=("$SERVER_PID"); ports+=("$SERVER_PORT")
 done
 SERVERS="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}"
-B=8
+# Small batches: an epoch of ~1,500 batches (~500 steps per rank) leaves
+# time to kill a server mid-epoch however fast the machine is.
+B=2
 ref=$("$BIN/tripletstream-probe" --servers=127.0.0.1:${ports[0]} --batch_size=$B \
         --batches=0 --info=false | tail -1) || fail "probe: $ref"
 epoch=$(sed -n 's/^batches=\([0-9]*\) .*/\1/p' <<<"$ref")
@@ -63,7 +65,7 @@ for _ in $(seq 1 600); do
   kill -0 "${RANK_PIDS[0]}" 2>/dev/null || break
   mp=$(metrics_port_of "$WORK/e.rank0.log")
   if [[ -n "$mp" ]]; then
-    s=$(curl -sf "http://127.0.0.1:$mp/metrics" | sed -n 's/^tripletstream_trainer_steps \([0-9]*\)$/\1/p')
+    s=$(curl -sf "http://127.0.0.1:$mp/metrics" | sed -n 's/^tripletstream_trainer_steps{rank="0"} \([0-9]*\)$/\1/p')
     if [[ -n "$s" && "$s" -ge 2 ]]; then
       kill -9 "${pids[1]}"; killed=1
       echo "killed server 1 at rank 0's step $s of $steps"
@@ -86,6 +88,9 @@ echo "3 ranks: union of the trained batches = the single-trainer epoch ($ref_dig
 # --- 2. resume with two ranks ----------------------------------------------
 # Server 1 is gone; the rest uses server 0.
 SERVERS="127.0.0.1:${ports[0]}"
+B=8
+TRAIN_FLAGS=(--batch_size=$B --channels=8 --levels=2 --embedding=8 --dropout=0 --eval=false
+  --log_every=0 --prefetch=1 --torch_threads=1 --collective_timeout_s=20)
 STEPS=24
 run_ranks 2 "$WORK/full" --servers="$SERVERS" --steps=$STEPS --checkpoint_dir="$WORK/full_ckpt"
 for r in 0 1; do wait "${RANK_PIDS[$r]}" || fail "uninterrupted rank $r: $(tail -5 "$WORK/full.rank$r.log")"; done
@@ -120,7 +125,7 @@ run_ranks 2 "$WORK/k" --servers="$SERVERS" --steps=100000 --metrics_port=-1
 for _ in $(seq 1 600); do
   mp=$(metrics_port_of "$WORK/k.rank0.log")
   if [[ -n "$mp" ]]; then
-    s=$(curl -sf "http://127.0.0.1:$mp/metrics" | sed -n 's/^tripletstream_trainer_steps \([0-9]*\)$/\1/p')
+    s=$(curl -sf "http://127.0.0.1:$mp/metrics" | sed -n 's/^tripletstream_trainer_steps{rank="0"} \([0-9]*\)$/\1/p')
     [[ -n "$s" && "$s" -ge 3 ]] && break
   fi
   sleep 0.05
