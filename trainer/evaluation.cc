@@ -31,12 +31,21 @@ std::vector<float> Embed(Tcn& model, const torch::Device& device, const WindowSe
 
 namespace {
 
-// Verification scores per group of the probes' sessions.
+std::map<int, VerificationResult> Fused(const std::vector<float>& enroll,
+                                        const std::vector<int32_t>& enroll_users,
+                                        const std::vector<float>& probe,
+                                        const std::vector<int32_t>& probe_users,
+                                        const std::vector<int32_t>& probe_sessions, int dim,
+                                        int skip);
+
+// Verification scores per group of the probes' sessions (and, into `fused`,
+// of probes fused from several windows, per group).
 std::map<std::string, VerificationResult> ByGroup(
     const std::vector<float>& enroll, const std::vector<int32_t>& enroll_users,
     const std::vector<float>& probe, const std::vector<int32_t>& probe_users,
     const std::vector<int32_t>& probe_sessions,
-    const std::vector<std::vector<std::string>>& groups_of, int dim) {
+    const std::vector<std::vector<std::string>>& groups_of, int dim, int skip,
+    std::map<std::string, std::map<int, VerificationResult>>* fused) {
   std::map<std::string, VerificationResult> out;
   if (groups_of.empty()) return out;
   std::map<std::string, std::vector<size_t>> rows;
@@ -50,12 +59,15 @@ std::map<std::string, VerificationResult> ByGroup(
   }
   for (const auto& [group, indices] : rows) {
     std::vector<float> values;
-    std::vector<int32_t> users;
+    std::vector<int32_t> users, sessions;
     for (size_t i : indices) {
       values.insert(values.end(), probe.begin() + i * dim, probe.begin() + (i + 1) * dim);
       users.push_back(probe_users[i]);
+      sessions.push_back(probe_sessions[i]);
     }
     out[group] = EvaluateVerification(enroll, enroll_users, values, users, dim);
+    auto by_n = Fused(enroll, enroll_users, values, users, sessions, dim, skip);
+    if (!by_n.empty()) (*fused)[group] = std::move(by_n);
   }
   return out;
 }
@@ -120,7 +132,8 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
     report.open_set = EvaluateVerification(enroll, enroll_users, probe, probe_users, dim);
     report.has_open_set = report.open_set.probes > 0 && report.open_set.users > 1;
     report.open_set_groups = ByGroup(enroll, enroll_users, probe, probe_users, probe_sessions,
-                                     session_groups, dim);
+                                     session_groups, dim, non_overlap_skip,
+                                     &report.open_set_groups_fused);
     report.open_set_fused = Fused(enroll, enroll_users, probe, probe_users, probe_sessions, dim,
                                   non_overlap_skip);
   }
@@ -130,7 +143,8 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
     report.cross_session = EvaluateVerification(enroll, train.users, probe, holdout.users, dim);
     report.has_cross_session = report.cross_session.probes > 0;
     report.cross_session_groups = ByGroup(enroll, train.users, probe, holdout.users,
-                                          holdout.sessions, session_groups, dim);
+                                          holdout.sessions, session_groups, dim,
+                                          non_overlap_skip, &report.cross_session_groups_fused);
     report.cross_session_fused = Fused(enroll, train.users, probe, holdout.users,
                                        holdout.sessions, dim, non_overlap_skip);
   }

@@ -138,6 +138,17 @@ void RunLog::Eval(const EvalReport& report, int64_t step) {
     }
     json += "}";
   }
+  for (const auto& [label, groups] :
+       {std::pair{"open-set", &report.open_set_groups_fused},
+        std::pair{"cross-session", &report.cross_session_groups_fused}}) {
+    for (const auto& [group, by_n] : *groups) {
+      for (const auto& [n, r] : by_n) {
+        LOG(INFO) << absl::StrFormat(
+            "eval step %d %s [%s], %d windows fused: EER %.2f%% top-1 %.2f%% (%d probes)", step,
+            label, group, n, r.eer_pct, r.top1_pct, r.probes);
+      }
+    }
+  }
   json += GroupsJson("open_set_groups", "open-set", report.open_set_groups, step);
   json += GroupsJson("cross_session_groups", "cross-session", report.cross_session_groups, step);
   if (jsonl_.is_open()) jsonl_ << json << "}\n" << std::flush;

@@ -70,6 +70,9 @@ struct EvalReport {
   // Probes of N fused non-overlapping windows (N in kFusedWindowCounts),
   // against the same templates; a size is absent when no session has N.
   std::map<int, VerificationResult> open_set_fused, cross_session_fused;
+  // The same per session group: group -> N -> scores.
+  std::map<std::string, std::map<int, VerificationResult>> open_set_groups_fused,
+      cross_session_groups_fused;
   // Validation users (never trained on, not the test users), scored like
   // open-set: what model selection looks at.
   bool has_validation = false;

@@ -54,11 +54,14 @@ TEST(EvaluationTest, FusedProbesTakeNonOverlappingWindowsOfOneSession) {
   Tcn model = SmallModel();
   // 6 windows per session, skip 2: 3 non-overlapping windows per session.
   EvalReport r = Evaluate(model, torch::kCPU, MakeWindows(3, 2, 6), {}, {}, {true, false, false},
-                          {}, /*non_overlap_skip=*/2);
+                          {{"a"}, {"a"}, {"b"}}, /*non_overlap_skip=*/2);
   ASSERT_EQ(r.open_set_fused.count(3), 1u);
   EXPECT_EQ(r.open_set_fused.at(3).probes, 3 * 2);  // One per probe session.
   EXPECT_EQ(r.open_set_fused.count(5), 0u);          // No session has 5.
   EXPECT_EQ(r.open_set.probes, 3 * 2 * 6);
+  // Per session group too: sessions 1 ("a") and 2 ("b") probe.
+  ASSERT_EQ(r.open_set_groups_fused.count("b"), 1u);
+  EXPECT_EQ(r.open_set_groups_fused.at("b").at(3).probes, 3);
 }
 
 TEST(EvaluationTest, CrossSessionScoresHoldoutAgainstTrainTemplates) {
