@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/container/inlined_vector.h"
+#include "common/derived_channels.h"
 #include "common/digest.h"
 
 namespace tripletstream {
@@ -15,15 +16,19 @@ namespace {
 constexpr int64_t kMinNoiseTableSize = 1 << 16;
 constexpr uint64_t kPermutationTag = 0x7065726d;  // "perm"
 constexpr uint64_t kNoiseTag = 0x6e6f697365;      // "noise"
+constexpr uint64_t kRotateTag = 0x726f74;         // "rot"
 
 uint64_t ConfigKey(const SamplingConfig& s, const AugmentConfig& a) {
   uint32_t jitter, scale;
   std::memcpy(&jitter, &a.jitter_sigma, 4);
   std::memcpy(&scale, &a.scale_sigma, 4);
-  return MakeKey({static_cast<uint64_t>(s.mode), static_cast<uint64_t>(s.batch_size),
-                  static_cast<uint64_t>(s.p), static_cast<uint64_t>(s.k),
-                  static_cast<uint64_t>(s.positive_other_session), jitter, scale,
-                  static_cast<uint64_t>(a.max_shift)});
+  const uint64_t key =
+      MakeKey({static_cast<uint64_t>(s.mode), static_cast<uint64_t>(s.batch_size),
+               static_cast<uint64_t>(s.p), static_cast<uint64_t>(s.k),
+               static_cast<uint64_t>(s.positive_other_session), jitter, scale,
+               static_cast<uint64_t>(a.max_shift)});
+  // Streams without rotation keep the keys they always had.
+  return a.rotate ? MakeKey({key, kRotateTag}) : key;
 }
 
 }  // namespace
@@ -45,6 +50,11 @@ BatchBuilder::BatchBuilder(const PreparedDataset& dataset,
       anchor_order_(train_.windows.size(),
                     MakeKey({seed, static_cast<uint64_t>(epoch), dataset.fingerprint,
                              kPermutationTag})) {
+  if (augment_.rotate) {
+    for (const Triad& t : FindTriads(dataset.data.channel_names)) {
+      triads_.push_back({t.axes[0], t.axes[1], t.axes[2]});
+    }
+  }
   if (augment_.jitter_sigma > 0) {
     // The table depends only on the seed, so it is the same on every server.
     noise_table_.resize(std::max<int64_t>(kMinNoiseTableSize, 4 * dataset.window_floats()));
@@ -126,6 +136,7 @@ void BatchBuilder::WriteWindow(const WindowRef& window, CounterRng& rng,
   const int64_t n = int64_t{length} * channels;
   if (!augment_.enabled() || (augment_.jitter_sigma <= 0 && augment_.scale_sigma <= 0)) {
     std::memcpy(dst, src, n * sizeof(float));
+    if (!triads_.empty()) Rotate(rng, dst);
     return;
   }
   absl::InlinedVector<float, 32> scale(channels, 1.0f);
@@ -151,6 +162,35 @@ void BatchBuilder::WriteWindow(const WindowRef& window, CounterRng& rng,
   if (noise != nullptr) {
     const float* __restrict jitter = noise;
     for (int64_t i = 0; i < n; ++i) out[i] += sigma * jitter[i];
+  }
+  if (!triads_.empty()) Rotate(rng, dst);
+}
+
+void BatchBuilder::Rotate(CounterRng& rng, float* window) const {
+  // A uniform rotation: the unit quaternion of four standard normals.
+  double q[4], norm = 0;
+  for (double& v : q) {
+    v = rng.Normal();
+    norm += v * v;
+  }
+  norm = std::sqrt(std::max(norm, 1e-300));
+  const double w = q[0] / norm, x = q[1] / norm, y = q[2] / norm, z = q[3] / norm;
+  const double r[3][3] = {{1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)},
+                          {2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)},
+                          {2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)}};
+  const int channels = dataset_.channels();
+  const std::vector<float>& mean = dataset_.norm.mean;
+  const std::vector<float>& std_dev = dataset_.norm.std;
+  for (int t = 0; t < dataset_.window_length(); ++t) {
+    float* row = window + static_cast<int64_t>(t) * channels;
+    for (const auto& axes : triads_) {
+      double v[3];
+      for (int a = 0; a < 3; ++a) v[a] = double{row[axes[a]]} * std_dev[axes[a]] + mean[axes[a]];
+      for (int a = 0; a < 3; ++a) {
+        const double turned = r[a][0] * v[0] + r[a][1] * v[1] + r[a][2] * v[2];
+        row[axes[a]] = static_cast<float>((turned - mean[axes[a]]) / std_dev[axes[a]]);
+      }
+    }
   }
 }
 

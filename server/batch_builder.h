@@ -1,6 +1,7 @@
 #ifndef TRIPLETSTREAM_SERVER_BATCH_BUILDER_H_
 #define TRIPLETSTREAM_SERVER_BATCH_BUILDER_H_
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -38,6 +39,8 @@ class BatchBuilder {
   Pick RandomOfUserSlot(int32_t user_slot, CounterRng& rng) const;
   // Copies (and augments) one window into dst.
   void WriteWindow(const WindowRef& window, CounterRng& rng, float* dst) const;
+  // Turns every triad of a written window by one random rotation.
+  void Rotate(CounterRng& rng, float* window) const;
   uint64_t ItemKey(int64_t item) const;
 
   const PreparedDataset& dataset_;
@@ -51,6 +54,8 @@ class BatchBuilder {
   IndexPermutation anchor_order_;
   // Pre-drawn N(0,1) values; a window's jitter is a randomly placed slice.
   std::vector<float> noise_table_;
+  // Sensor triads (x, y, z channels) rotated together by augment_.rotate.
+  std::vector<std::array<int, 3>> triads_;
 };
 
 }  // namespace tripletstream

@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/derived_channels.h"
 #include "common/dataset_loader.h"
 #include "common/prepared_dataset.h"
 #include "common/program_init.h"
@@ -79,6 +80,9 @@ ABSL_FLAG(std::string, skip_report, "", "Write every skipped row/file to this fi
 ABSL_FLAG(float, jitter, 0.0f, "Augmentation: Gaussian jitter sigma (0 = off).");
 ABSL_FLAG(float, scale, 0.0f, "Augmentation: per-channel amplitude scale sigma (0 = off).");
 ABSL_FLAG(int, shift, 0, "Augmentation: max time shift in samples (0 = off).");
+ABSL_FLAG(bool, rotate, false,
+          "Augmentation: turn each training window by a random 3-D rotation, every sensor "
+          "triad (x/y/z channels) alike, as if the device were held another way.");
 ABSL_FLAG(int, max_batch_size, 4096, "Largest batch (B, P*K or windows) a client may ask.");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain: serve gRPC over TLS (with --tls_key). Files are re-read "
@@ -178,6 +182,7 @@ absl::Status BuildServiceConfig(DataServiceConfig* config) {
   config->augment.jitter_sigma = absl::GetFlag(FLAGS_jitter);
   config->augment.scale_sigma = absl::GetFlag(FLAGS_scale);
   config->augment.max_shift = absl::GetFlag(FLAGS_shift);
+  config->augment.rotate = absl::GetFlag(FLAGS_rotate);
   if (!(config->augment.jitter_sigma >= 0) || !(config->augment.scale_sigma >= 0) ||
       config->augment.max_shift < 0) {
     return absl::InvalidArgumentError("--jitter, --scale and --shift must be >= 0");
@@ -390,6 +395,19 @@ int Run() {
   if (!dataset.ok()) {
     LOG(ERROR) << dataset.status().message();
     return 1;
+  }
+  if (service_config.augment.rotate) {
+    const std::vector<Triad> triads = FindTriads((*dataset)->data.channel_names);
+    if (triads.empty()) {
+      LOG(ERROR) << "--rotate: no sensor triads (x/y/z channels) among the channels "
+                 << absl::StrJoin((*dataset)->data.channel_names, ",")
+                 << " (--keep_axes=false removes them)";
+      return 2;
+    }
+    std::vector<std::string> names;
+    for (const Triad& t : triads) names.push_back(t.prefix);
+    LOG(INFO) << "--rotate: each training window turns " << absl::StrJoin(names, ", ")
+              << " by one random rotation";
   }
   if (absl::GetFlag(FLAGS_dry_run)) {
     LOG(INFO) << "--dry_run: not serving";

@@ -27,8 +27,14 @@ struct AugmentConfig {
   float jitter_sigma = 0;  // Additive Gaussian noise (normalized units).
   float scale_sigma = 0;   // Per-window, per-channel factor ~ N(1, sigma).
   int max_shift = 0;       // Window start moved by up to +-max_shift samples.
+  // A uniformly random 3-D rotation per window, the same for every sensor
+  // triad of the window (acceleration and gyroscope turn together), applied
+  // to the de-normalized values: the device held another way.
+  bool rotate = false;
 
-  bool enabled() const { return jitter_sigma > 0 || scale_sigma > 0 || max_shift > 0; }
+  bool enabled() const {
+    return jitter_sigma > 0 || scale_sigma > 0 || max_shift > 0 || rotate;
+  }
 };
 
 // Batches in an epoch in which every training window is an anchor once:

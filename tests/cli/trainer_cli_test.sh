@@ -128,6 +128,14 @@ stop_server || fail "validation server exit code on SIGTERM"
 expect_error "unknown triad" "no triad 'magnetometer'" "$BIN/tripletstream-server" \
   --data="$SRC/testdata/motionsense_sample" --dry_run --magnitude_sums=gravity+magnetometer \
   --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
+expect_error "rotate without triads" "--rotate: no sensor triads" "$BIN/tripletstream-server" \
+  --data="$SRC/testdata/motionsense_sample" --dry_run --rotate --magnitudes --keep_axes=false \
+  --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
+out=$("$BIN/tripletstream-server" --data="$SRC/testdata/motionsense_sample" --dry_run --rotate \
+        --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv' 2>&1) ||
+  fail "--rotate dry run: $out"
+grep -q "turns gravity, rotationRate, userAcceleration by one random rotation" <<<"$out" ||
+  fail "--rotate does not say which triads turn: $(grep -i rotate <<<"$out")"
 expect_error "keep_axes alone" "--keep_axes=false needs" "$BIN/tripletstream-server" \
   --data="$SRC/testdata/motionsense_sample" --keep_axes=false
 finish "trainer CLI"

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -151,6 +153,44 @@ TEST_F(BatchBuilderTest, AugmentationPerturbsTheAnchorWindowsSlightly) {
   EXPECT_GT(diff / n, 0.01);
   EXPECT_LT(diff / n, 0.2);  // Small perturbations, not other windows.
   for (int j = 0; j < 16; ++j) EXPECT_EQ(p.labels(j), q.labels(j));
+}
+
+// Rotation turns each triad of a window as a whole: the de-normalized
+// vectors keep their lengths and change direction.
+TEST_F(BatchBuilderTest, RotationKeepsEachTriadsMagnitudeAndTurnsIt) {
+  auto named = std::make_shared<PreparedDataset>(*dataset_);
+  named->data.channel_names = {"acc.x", "acc.y", "acc.z"};
+  AugmentConfig augment;
+  augment.rotate = true;
+  BatchBuilder plain(*named, Triplets(16), AugmentConfig(), 7, 0);
+  BatchBuilder rotated(*named, Triplets(16), augment, 7, 0);
+  v1::Batch p, q;
+  plain.Build(0, &p);
+  rotated.Build(0, &q);
+  ASSERT_EQ(p.data().size(), q.data().size());
+  const float* a = reinterpret_cast<const float*>(p.data().data());
+  const float* b = reinterpret_cast<const float*>(q.data().data());
+  const auto& mean = named->norm.mean;
+  const auto& sd = named->norm.std;
+  const int64_t rows = 16 * named->window_length();  // The anchors, same windows in both.
+  double moved = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    double na = 0, nb = 0;
+    for (int c = 0; c < 3; ++c) {
+      const double va = a[r * 3 + c] * sd[c] + mean[c];
+      const double vb = b[r * 3 + c] * sd[c] + mean[c];
+      na += va * va;
+      nb += vb * vb;
+      moved += std::abs(va - vb);
+    }
+    ASSERT_NEAR(std::sqrt(na), std::sqrt(nb), 1e-3 * (1 + std::sqrt(na))) << "row " << r;
+  }
+  EXPECT_GT(moved / rows, 0.01);
+  for (int j = 0; j < 16; ++j) EXPECT_EQ(p.labels(j), q.labels(j));
+  // Deterministic: the same key gives the same rotation.
+  v1::Batch again;
+  rotated.Build(0, &again);
+  EXPECT_EQ(again.data(), q.data());
 }
 
 TEST_F(BatchBuilderTest, PkBatchHasPDistinctUsersWithKWindowsEach) {
