@@ -48,7 +48,7 @@ run() {
 }
 run "$BIN/tripletstream-trainer" train "${FLAGS[@]}" --device=cuda
 run "$BIN/tripletstream-trainer" train "${FLAGS[@]}" --device=cuda --amp=bf16
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 echo "== 2 ranks on cuda:0 (Gloo)" | tee -a "$OUT_FILE"
 for r in 0 1; do
   RANK=$r WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port LOCAL_RANK=0 \

@@ -24,7 +24,6 @@ start_server "$WORK/server.log" --data="$DATA" --stats_interval_s=0 --threads=1 
   --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
 FLAGS=(--servers="127.0.0.1:$SERVER_PORT" --steps="$STEPS" --eval=false --log_every=0
   --channels=32 --levels=4 --embedding=64)
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 for rep in $(seq 1 "$REPS"); do
   start=$(date +%s.%N)
@@ -33,7 +32,7 @@ for rep in $(seq 1 "$REPS"); do
   echo "1 rank  B=$B: $(awk -v s="$start" -v e="$end" -v n="$STEPS" 'BEGIN {printf "%.1f", n / (e - s)}') steps/s (wall)," \
     "stall $(field data_stall_pct <<<"$out")%"
   echo "$STEPS $start $end" >>"$WORK/one"
-  p=$(port)
+  p=$(free_port)
   start=$(date +%s.%N)
   ranks=()
   for r in 0 1; do

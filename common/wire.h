@@ -20,6 +20,14 @@ int64_t FirstIndexAtOrAfter(int64_t start, int64_t modulus, int64_t residue);
 // How many of first, first + step, ... lie below end (step >= 1).
 int64_t CountBelow(int64_t first, int64_t end, int64_t step);
 
+// Batches in an epoch in which every training window is an anchor once:
+// ceil(windows / anchors_per_batch); the last batch may be smaller
+// (triplet mode). 0 when anchors_per_batch <= 0.
+inline int64_t BatchesPerEpoch(int64_t train_windows, int64_t anchors_per_batch) {
+  if (anchors_per_batch <= 0) return 0;
+  return (train_windows + anchors_per_batch - 1) / anchors_per_batch;
+}
+
 // The index shard that rank `rank` of `world_size` reads from server
 // `server` of `servers`: indices i with i % (world_size * servers) ==
 // rank + world_size * server. The shards of one rank cover i % world_size

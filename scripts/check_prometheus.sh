@@ -32,7 +32,7 @@ done
 [[ -n "$TRAINER_METRICS" && -n "$SERVER_METRICS" ]] || {
   echo "no metrics endpoint logged" >&2; cat "$WORK/server.log" "$WORK/train.log" >&2; exit 1; }
 
-PROM_PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PROM_PORT=$(free_port)
 cat >"$WORK/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s

@@ -36,3 +36,8 @@ stop_server() {
   wait "$SERVER_PID" || rc=$?
   return $rc
 }
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}

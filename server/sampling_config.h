@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "common/wire.h"  // BatchesPerEpoch
+
 namespace tripletstream {
 
 enum class SamplingMode { kTriplet, kPk };
@@ -36,14 +38,6 @@ struct AugmentConfig {
     return jitter_sigma > 0 || scale_sigma > 0 || max_shift > 0 || rotate;
   }
 };
-
-// Batches in an epoch in which every training window is an anchor once:
-// ceil(windows / anchors_per_batch); the last batch may be smaller
-// (triplet mode).
-inline int64_t BatchesPerEpoch(int64_t train_windows, int64_t anchors_per_batch) {
-  if (anchors_per_batch <= 0) return 0;
-  return (train_windows + anchors_per_batch - 1) / anchors_per_batch;
-}
 
 }  // namespace tripletstream
 

@@ -199,6 +199,12 @@ absl::Status CheckModelFitsTheWindow(const TcnOptions& options, int64_t window) 
 
 }  // namespace
 
+std::vector<torch::Tensor> ModelState(Tcn& model) {
+  std::vector<torch::Tensor> state = model->parameters();
+  for (const torch::Tensor& buffer : model->buffers()) state.push_back(buffer);
+  return state;
+}
+
 ClientOptions ClientOptionsOf(const TrainConfig& config) {
   ClientOptions client;
   client.stall_timeout_s = config.stall_timeout_s;
@@ -267,10 +273,8 @@ absl::StatusOr<std::unique_ptr<TrainingRun>> PrepareRun(const TrainConfig& confi
   }
   if (group != nullptr) {
     // Every rank starts from rank 0's weights and buffers.
-    std::vector<torch::Tensor> state = run->model->parameters();
-    for (const torch::Tensor& buffer : run->model->buffers()) state.push_back(buffer);
     torch::NoGradGuard no_grad;
-    if (absl::Status s = group->Broadcast(state); !s.ok()) return s;
+    if (absl::Status s = group->Broadcast(ModelState(run->model)); !s.ok()) return s;
   }
   return run;
 }

@@ -48,6 +48,10 @@ absl::StatusOr<std::unique_ptr<Evaluator>> MakeEvaluator(const TrainConfig& conf
 BatchStreamOptions StreamOptions(const TrainConfig& config, const TrainingRun& run,
                                  const ServerResolver& resolve);
 
+// The model's parameters, then its buffers: what ranks share and what model
+// selection keeps.
+std::vector<torch::Tensor> ModelState(Tcn& model);
+
 // The client options both the stream and evaluation use.
 ClientOptions ClientOptionsOf(const TrainConfig& config);
 

@@ -9,6 +9,7 @@
 #include "client/batch_stream.h"
 #include "client/grpc_util.h"
 #include "common/digest.h"
+#include "common/wire.h"
 #include "trainer/device_input.h"
 #include "trainer/distributed.h"
 #include "trainer/lr_schedule.h"
@@ -106,12 +107,6 @@ struct BestModel {
   double val_eer_pct = 0;
   std::vector<torch::Tensor> state;  // Parameters, then buffers.
 };
-
-std::vector<torch::Tensor> ModelState(Tcn& model) {
-  std::vector<torch::Tensor> state = model->parameters();
-  for (const torch::Tensor& b : model->buffers()) state.push_back(b);
-  return state;
-}
 
 // Keeps the model's weights when `report`'s validation EER is the best yet.
 absl::Status ConsiderForSelection(const EvalReport& report, TrainingRun& run, BestModel* best) {
@@ -316,6 +311,55 @@ absl::Status ReportSelectedModel(const EvalReport& final_report, TrainingRun& ru
   return absl::OkStatus();
 }
 
+// Which batch this rank trains on at each step of an epoch.
+absl::StatusOr<RankSchedule> ScheduleOf(const TrainConfig& config, const TrainingRun& run) {
+  const int64_t anchors_per_batch =
+      config.loss == LossKind::kTriplet ? config.batch_size : int64_t{config.p} * config.k;
+  const int64_t train_windows = run.info.splits_size() > 0 ? run.info.splits(0).windows() : 0;
+  RankSchedule schedule(BatchesPerEpoch(train_windows, anchors_per_batch),
+                        config.distributed.rank, config.distributed.world_size);
+  if (absl::Status s = schedule.Check(); !s.ok()) return s;
+  return schedule;
+}
+
+// The run's figures into the result, once the loop is over.
+void RecordRunFigures(const TrainingRun& run, const BatchStreamStats& received,
+                      const RunLog& log, double seconds, TrainResult* result) {
+  for (uint64_t d : result->batch_digests) {
+    result->stream_digest = CombineDigest(result->stream_digest, d);
+  }
+  result->reconnects = received.reconnects;
+  result->servers = received.servers;
+  result->batches_per_server = received.batches_per_server;
+  result->steps = run.meta.step;
+  result->triplets = log.triplets();
+  result->seconds = seconds;
+  result->triplets_per_s = result->triplets / std::max(log.stall().total_step_seconds(), 1e-9);
+  result->data_stall_pct = log.stall().total_pct();
+  result->allreduce_pct = log.total_allreduce_pct();
+}
+
+// After a successful loop: the ranks' union digest, the checkpoint, and the
+// final evaluation with model selection (rank 0).
+absl::Status FinishRun(const TrainConfig& config, TrainingRun& run, Evaluator& evaluator,
+                       RunLog& log, const LoopState& loop, TrainResult* result) {
+  if (loop.group != nullptr && !result->interrupted) {
+    auto union_digest = UnionDigest(*loop.group, loop);
+    if (!union_digest.ok()) return union_digest.status();
+    result->union_digest = *union_digest;
+  }
+  // Saved before the final evaluation too: that needs servers, and a
+  // failure there must not lose the run.
+  if (absl::Status s = SaveRun(run, result); !s.ok()) return s;
+  if (!config.eval_at_end || result->interrupted) return absl::OkStatus();
+  auto report = EvaluateAndLog(run, evaluator, log, loop.group);
+  if (!report.ok()) return report.status();
+  if (loop.group != nullptr && loop.group->rank() != 0) return absl::OkStatus();
+  RecordFinalEval(*report, run, result);
+  if (absl::Status s = SaveRun(run, result); !s.ok()) return s;  // With the threshold.
+  return ReportSelectedModel(*report, run, evaluator, loop.best, result);
+}
+
 }  // namespace
 
 absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollaborators& with) {
@@ -328,13 +372,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
   }
   auto run = PrepareRun(config, resolve, group.get());
   if (!run.ok()) return run.status();
-  const int64_t anchors_per_batch =
-      config.loss == LossKind::kTriplet ? config.batch_size : int64_t{config.p} * config.k;
-  const int64_t train_windows =
-      (*run)->info.splits_size() > 0 ? (*run)->info.splits(0).windows() : 0;
-  const RankSchedule schedule((train_windows + anchors_per_batch - 1) / anchors_per_batch,
-                              config.distributed.rank, config.distributed.world_size);
-  if (absl::Status s = schedule.Check(); !s.ok()) return s;
+  auto schedule = ScheduleOf(config, **run);
+  if (!schedule.ok()) return schedule.status();
   auto evaluator = MakeEvaluator(config, **run);
   if (!evaluator.ok()) return evaluator.status();
   RunLog log(config.metrics_path, config.log_every, config.steps, config.margin,
@@ -361,7 +400,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
   }
   // On CUDA: batches go through pinned host buffers and a copy stream.
   std::unique_ptr<DeviceInput> input = DeviceInput::ForDevice((*run)->device);
-  LoopState loop{group.get(), reducer.get(), &schedule, input.get()};
+  LoopState loop{group.get(), reducer.get(), &*schedule, input.get()};
   const Clock::time_point started = Clock::now();
   const int64_t first_step = (*run)->meta.step;
   absl::Status trained = TrainLoop(config, with, **run, **stream, **evaluator, log, loop, &result);
@@ -379,38 +418,9 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
     }
     return trained;
   }
-
-  for (uint64_t d : result.batch_digests) {
-    result.stream_digest = CombineDigest(result.stream_digest, d);
-  }
-  if (group != nullptr && !result.interrupted) {
-    auto union_digest = UnionDigest(*group, loop);
-    if (!union_digest.ok()) return union_digest.status();
-    result.union_digest = *union_digest;
-  }
-  result.reconnects = received.reconnects;
-  result.servers = received.servers;
-  result.batches_per_server = received.batches_per_server;
-  result.steps = (*run)->meta.step;
-  result.triplets = log.triplets();
-  result.seconds = Since(started);
-  result.triplets_per_s = result.triplets / std::max(log.stall().total_step_seconds(), 1e-9);
-  result.data_stall_pct = log.stall().total_pct();
-  result.allreduce_pct = log.total_allreduce_pct();
-  // Saved before the final evaluation too: that needs servers, and a
-  // failure there must not lose the run.
-  if (absl::Status s = SaveRun(**run, &result); !s.ok()) return s;
-  if (config.eval_at_end && !result.interrupted) {
-    auto report = EvaluateAndLog(**run, **evaluator, log, group.get());
-    if (!report.ok()) return report.status();
-    if (group == nullptr || group->rank() == 0) {
-      RecordFinalEval(*report, **run, &result);
-      if (absl::Status s = SaveRun(**run, &result); !s.ok()) return s;  // With the threshold.
-      if (absl::Status s = ReportSelectedModel(*report, **run, **evaluator, loop.best, &result);
-          !s.ok()) {
-        return s;
-      }
-    }
+  RecordRunFigures(**run, received, log, Since(started), &result);
+  if (absl::Status s = FinishRun(config, **run, **evaluator, log, loop, &result); !s.ok()) {
+    return s;
   }
   return result;
 }

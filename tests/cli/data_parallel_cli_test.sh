@@ -35,7 +35,6 @@ epoch=$(sed -n 's/^batches=\([0-9]*\) .*/\1/p' <<<"$ref")
 ref_digest=$(sed -n 's/.*digest=\([0-9a-f]*\).*/\1/p' <<<"$ref")
 [[ "$epoch" -ge 30 ]] || fail "epoch too short: $ref"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 TRAIN_FLAGS=(--batch_size=$B --channels=8 --levels=2 --embedding=8 --dropout=0 --eval=false
   --log_every=0 --prefetch=1 --torch_threads=1 --collective_timeout_s=20)
 
