@@ -299,16 +299,20 @@ absl::StatusOr<ReducedStep> GradientReducer::Finish() {
   ReducedStep step;
   step.wait_s = std::chrono::duration<double>(Clock::now() - start).count();
   Bucket& last = *buckets_.back();
-  torch::Tensor extras = last.flat.narrow(0, last.gradient_elements, kExtras).cpu();
-  step.total_weight = extras[0].item<double>();
-  step.mean_loss = step.total_weight > 0 ? extras[1].item<double>() / step.total_weight : 0;
-  step.stop_votes = extras[2].item<double>();
-  torch::Tensor had = last.flat.narrow(0, last.gradient_elements + kExtras,
-                                       static_cast<int64_t>(parameters_.size())).cpu();
+  // The extras and the "had a gradient" flags, read once on the host.
+  const torch::Tensor tail =
+      last.flat.narrow(0, last.gradient_elements, kExtras + static_cast<int64_t>(parameters_.size()))
+          .to(torch::kCPU)
+          .contiguous();
+  const float* extras = tail.data_ptr<float>();
+  const float* had = extras + kExtras;
+  step.total_weight = extras[0];
+  step.mean_loss = step.total_weight > 0 ? extras[1] / step.total_weight : 0;
+  step.stop_votes = extras[2];
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < parameters_.size(); ++i) {
     torch::Tensor& p = parameters_[i];
-    if (had[i].item<double>() == 0 || step.total_weight <= 0) {
+    if (had[i] == 0 || step.total_weight <= 0) {
       p.mutable_grad() = torch::Tensor();
       continue;
     }

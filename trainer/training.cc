@@ -236,22 +236,21 @@ absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with
 // chained: what one trainer would report for the same batches.
 absl::StatusOr<uint64_t> UnionDigest(ProcessGroup& group, const LoopState& loop) {
   const int64_t steps = static_cast<int64_t>(loop.step_digests.size());
-  torch::Tensor digests = torch::empty({steps}, torch::kInt64);
-  torch::Tensor had = torch::empty({steps}, torch::kInt64);
+  // Row 0: digests (as int64 bits), row 1: whether the step had a batch.
+  torch::Tensor mine = torch::empty({2, steps}, torch::kInt64);
+  int64_t* row = mine.data_ptr<int64_t>();
   for (int64_t s = 0; s < steps; ++s) {
-    digests[s] = static_cast<int64_t>(loop.step_digests[s]);
-    had[s] = static_cast<int64_t>(loop.step_had_batch[s]);
+    row[s] = static_cast<int64_t>(loop.step_digests[s]);
+    row[steps + s] = loop.step_had_batch[s];
   }
-  auto all_digests = group.AllGather(digests);
-  if (!all_digests.ok()) return all_digests.status();
-  auto all_had = group.AllGather(had);
-  if (!all_had.ok()) return all_had.status();
+  auto all = group.AllGather(mine);
+  if (!all.ok()) return all.status();
   uint64_t chained = 0;
   for (int64_t s = 0; s < steps; ++s) {
-    for (int r = 0; r < group.world_size(); ++r) {
-      if ((*all_had)[r][s].item<int64_t>() == 0) continue;
-      chained = CombineDigest(chained,
-                              static_cast<uint64_t>((*all_digests)[r][s].item<int64_t>()));
+    for (const torch::Tensor& rank : *all) {
+      const int64_t* theirs = rank.data_ptr<int64_t>();
+      if (theirs[steps + s] == 0) continue;
+      chained = CombineDigest(chained, static_cast<uint64_t>(theirs[s]));
     }
   }
   return chained;
