@@ -7,7 +7,8 @@
 # then run this there with `.gpu-deps` carried. It builds the server and the
 # trainer against the LibTorch inside pip's torch wheel, serves the bundled
 # sample, and trains a few hundred steps on the GPU: 1 rank (plain, then
-# --amp=bf16) and 2 ranks on the same GPU (Gloo; NCCL is not wired in). It
+# --amp=bf16), then 2 ranks, with NCCL (where the wheel brings nccl.h, the
+# nvidia-nccl package, and there are 2 GPUs) and with Gloo. It
 # prints each run's result line (step rate, data stall, all-reduce share)
 # and writes them to $OUT/gpu_check.txt (or bench/results/ when $OUT is unset).
 #
@@ -29,8 +30,11 @@ if [[ "$ABI" != 1 ]]; then
 fi
 export LD_LIBRARY_PATH="$DEPS/usr/lib/x86_64-linux-gnu:$DEPS/usr/lib:$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib:${LD_LIBRARY_PATH:-}"
 export PATH="$DEPS/usr/bin:$PATH"
+# nccl.h for c10d's NCCL backend (the nvidia-nccl-cu* wheel torch depends on).
+NCCL_INCLUDE=$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "include"))' 2>/dev/null || true)
 BUILD=build-gpu
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTRIPLETSTREAM_BUILD_TESTS=OFF \
+  ${NCCL_INCLUDE:+-DNCCL_INCLUDE_DIR="$NCCL_INCLUDE"} \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$DEPS/usr;$DEPS/usr/lib/x86_64-linux-gnu/cmake" \
   -DCMAKE_INCLUDE_PATH="$DEPS/usr/include" -DCMAKE_LIBRARY_PATH="$DEPS/usr/lib/x86_64-linux-gnu" \
   >"$BUILD.configure.log" 2>&1 || { tail -30 "$BUILD.configure.log"; exit 2; }
@@ -48,12 +52,29 @@ run() {
 }
 run "$BIN/tripletstream-trainer" train "${FLAGS[@]}" --device=cuda
 run "$BIN/tripletstream-trainer" train "${FLAGS[@]}" --device=cuda --amp=bf16
-port=$(free_port)
-echo "== 2 ranks on cuda:0 (Gloo)" | tee -a "$OUT_FILE"
-for r in 0 1; do
-  RANK=$r WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port LOCAL_RANK=0 \
-    "$BIN/tripletstream-trainer" train "${FLAGS[@]}" --device=cuda >"/tmp/gpu_rank$r.out" 2>>/tmp/gpu_train.log &
-done
-wait %2 %3 2>/dev/null || true
-tail -1 /tmp/gpu_rank0.out /tmp/gpu_rank1.out | tee -a "$OUT_FILE"
+grep -o "NCCL backend o[nf]*" "$BUILD.configure.log" | tee -a "$OUT_FILE" || true
+# Two ranks: one GPU each where there are two (LOCAL_RANK=r), else both on
+# cuda:0, which Gloo allows and NCCL refuses ("duplicate GPU").
+GPUS=$(nvidia-smi -L | wc -l)
+two_ranks() {
+  local backend=$1 port pids=()
+  if [[ $backend == nccl && $GPUS -lt 2 ]]; then
+    echo "== 2 ranks with NCCL: skipped, NCCL needs one GPU per rank and this machine has $GPUS" |
+      tee -a "$OUT_FILE"
+    return
+  fi
+  port=$(free_port)
+  echo "== 2 ranks ($backend, $GPUS GPU(s))" | tee -a "$OUT_FILE"
+  for r in 0 1; do
+    RANK=$r WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port LOCAL_RANK=$((GPUS > 1 ? r : 0)) \
+      "$BIN/tripletstream-trainer" train "${FLAGS[@]}" --device=cuda --collective_timeout_s=60 \
+      --collective_backend="$backend" >"/tmp/gpu_rank$r.$backend.out" 2>>/tmp/gpu_train.log &
+    pids+=($!)
+  done
+  wait "${pids[@]}" 2>/dev/null || echo "  (a rank exited non-zero; see /tmp/gpu_train.log)" | tee -a "$OUT_FILE"
+  tail -1 "/tmp/gpu_rank0.$backend.out" "/tmp/gpu_rank1.$backend.out" | tee -a "$OUT_FILE"
+}
+two_ranks nccl
+two_ranks gloo
+grep -i "nccl\|error" /tmp/gpu_train.log | tail -5 | tee -a "$OUT_FILE" || true
 echo "results in $OUT_FILE"

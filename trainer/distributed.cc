@@ -1,8 +1,12 @@
 #include "trainer/distributed.h"
 
 #include <glog/logging.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <chrono>
 #include <cstring>
@@ -38,7 +42,30 @@ struct ProcessGroup::Impl {
   std::shared_ptr<void> store_owner;
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+#ifdef USE_C10D_NCCL
+  // CUDA tensors' collectives when the backend is NCCL. Its timeouts are
+  // enforced by NCCL's watchdog, which ends the process (exit non-zero)
+  // instead of returning an error here (TORCH_NCCL_ASYNC_ERROR_HANDLING).
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
+
+  // Runs `collective` on the group that carries `tensor`.
+  template <typename Collective>
+  c10::intrusive_ptr<c10d::Work> On(const torch::Tensor& tensor, Collective collective) {
+#ifdef USE_C10D_NCCL
+    if (nccl && tensor.is_cuda()) return collective(*nccl);
+#endif
+    return collective(*group);
+  }
 };
+
+bool NcclBuilt() {
+#ifdef USE_C10D_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
 
 class ProcessGroup::Pending {
  public:
@@ -47,8 +74,10 @@ class ProcessGroup::Pending {
   std::exception_ptr start_error_;
 };
 
-ProcessGroup::ProcessGroup(std::unique_ptr<Impl> impl, int rank, int world_size)
-    : impl_(std::move(impl)), rank_(rank), world_size_(world_size) {}
+ProcessGroup::ProcessGroup(std::unique_ptr<Impl> impl, int rank, int world_size,
+                           std::string backend)
+    : impl_(std::move(impl)), backend_(std::move(backend)), rank_(rank),
+      world_size_(world_size) {}
 
 ProcessGroup::~ProcessGroup() = default;
 
@@ -81,12 +110,16 @@ absl::StatusOr<std::unique_ptr<ProcessGroup>> ProcessGroup::Join(
   const bool loopback = absl::StartsWith(config.master_addr, "127.") ||
                         config.master_addr == "localhost" || config.master_addr == "::1";
   return JoinWithStore(std::move(owner), raw, config.rank, config.world_size, config.timeout_s,
-                       loopback);
+                       loopback, config.backend);
 }
 
 absl::StatusOr<std::unique_ptr<ProcessGroup>> ProcessGroup::JoinWithStore(
     std::shared_ptr<void> store_owner, c10d::Store* store, int rank, int world_size,
-    double timeout_s, bool loopback) {
+    double timeout_s, bool loopback, const std::string& backend) {
+  if (backend != "gloo" && !(backend == "nccl" && NcclBuilt())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("collective backend '", backend, "' is not available in this build"));
+  }
   auto impl = std::make_unique<Impl>();
   impl->store_owner = std::move(store_owner);
   impl->store = c10::intrusive_ptr<c10d::Store>::reclaim_copy(store);
@@ -106,15 +139,32 @@ absl::StatusOr<std::unique_ptr<ProcessGroup>> ProcessGroup::JoinWithStore(
   } catch (const std::exception& e) {
     return CollectiveError(absl::StrCat("joining the Gloo group as rank ", rank), e);
   }
-  LOG(INFO) << "joined the process group as rank " << rank << " of " << world_size
-            << " (Gloo, collective timeout " << timeout_s << " s)";
-  return std::unique_ptr<ProcessGroup>(new ProcessGroup(std::move(impl), rank, world_size));
+#ifdef USE_C10D_NCCL
+  if (backend == "nccl") {
+    try {
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = Millis(timeout_s);
+      // Its own key space in the store, apart from Gloo's.
+      auto prefixed = c10::make_intrusive<c10d::PrefixStore>("nccl", impl->store);
+      impl->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, rank, world_size,
+                                                               options);
+    } catch (const std::exception& e) {
+      return CollectiveError(absl::StrCat("joining the NCCL group as rank ", rank), e);
+    }
+  }
+#endif
+  LOG(INFO) << "joined the process group as rank " << rank << " of " << world_size << " ("
+            << (backend == "nccl" ? "NCCL for CUDA tensors, Gloo for the rest" : "Gloo")
+            << ", collective timeout " << timeout_s << " s)";
+  return std::unique_ptr<ProcessGroup>(
+      new ProcessGroup(std::move(impl), rank, world_size, backend));
 }
 
 std::unique_ptr<ProcessGroup::Pending> ProcessGroup::StartAllReduceSum(torch::Tensor tensor) {
   std::vector<at::Tensor> tensors{std::move(tensor)};
   try {
-    return std::make_unique<Pending>(impl_->group->allreduce(tensors));
+    return std::make_unique<Pending>(
+        impl_->On(tensors[0], [&](auto& group) { return group.allreduce(tensors); }));
   } catch (const std::exception&) {
     auto pending = std::make_unique<Pending>(c10::intrusive_ptr<c10d::Work>());
     pending->start_error_ = std::current_exception();
@@ -138,7 +188,7 @@ absl::Status ProcessGroup::Broadcast(std::vector<torch::Tensor> tensors) {
       // Gloo broadcasts contiguous tensors; parameters are, buffers may not be.
       torch::Tensor flat = tensor.contiguous();
       std::vector<at::Tensor> one{flat};
-      impl_->group->broadcast(one)->wait();
+      impl_->On(flat, [&](auto& group) { return group.broadcast(one); })->wait();
       if (!flat.is_same(tensor)) tensor.copy_(flat);
     }
   } catch (const std::exception& e) {
@@ -297,13 +347,15 @@ absl::StatusOr<ReducedStep> GradientReducer::Finish() {
     if (absl::Status s = group_->Wait(*bucket->pending); !s.ok()) return s;
   }
   ReducedStep step;
-  step.wait_s = std::chrono::duration<double>(Clock::now() - start).count();
   Bucket& last = *buckets_.back();
-  // The extras and the "had a gradient" flags, read once on the host.
+  // The extras and the "had a gradient" flags, read once on the host. With
+  // NCCL, Wait only orders the device stream; this copy is where the host
+  // waits for the all-reduces, so the wait is timed after it.
   const torch::Tensor tail =
       last.flat.narrow(0, last.gradient_elements, kExtras + static_cast<int64_t>(parameters_.size()))
           .to(torch::kCPU)
           .contiguous();
+  step.wait_s = std::chrono::duration<double>(Clock::now() - start).count();
   const float* extras = tail.data_ptr<float>();
   const float* had = extras + kExtras;
   step.total_weight = extras[0];

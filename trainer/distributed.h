@@ -32,14 +32,18 @@ class ProcessGroup {
   // `loopback`: every rank is on this host, so Gloo talks over 127.0.0.1;
   // otherwise over the interface this host's name resolves to
   // (GLOO_SOCKET_IFNAME names one explicitly, either way).
+  // `backend` "nccl" adds an NCCL group for CUDA tensors (gradient buckets,
+  // the parameter broadcast) beside the Gloo one, which keeps the CPU-side
+  // collectives; only where NcclBuilt().
   static absl::StatusOr<std::unique_ptr<ProcessGroup>> JoinWithStore(
       std::shared_ptr<void> store_owner, c10d::Store* store, int rank, int world_size,
-      double timeout_s, bool loopback);
+      double timeout_s, bool loopback, const std::string& backend = "gloo");
   ~ProcessGroup();
   ProcessGroup(const ProcessGroup&) = delete;
   ProcessGroup& operator=(const ProcessGroup&) = delete;
 
   int rank() const { return rank_; }
+  const std::string& backend() const { return backend_; }
   int world_size() const { return world_size_; }
 
   // Rank 0's values into every rank's tensors, in place.
@@ -60,11 +64,16 @@ class ProcessGroup {
 
  private:
   struct Impl;
-  ProcessGroup(std::unique_ptr<Impl> impl, int rank, int world_size);
+  ProcessGroup(std::unique_ptr<Impl> impl, int rank, int world_size, std::string backend);
   std::unique_ptr<Impl> impl_;
+  std::string backend_;
   int rank_ = 0;
   int world_size_ = 1;
 };
+
+// Whether this build has c10d's NCCL backend (a CUDA LibTorch with NCCL
+// headers at configure time; see trainer/CMakeLists.txt).
+bool NcclBuilt();
 
 // What the ranks agreed on in one step.
 struct ReducedStep {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -44,6 +45,7 @@ absl::StatusOr<DistributedConfig> ResolveDistributedConfig(
     c.master_addr = addr;
   }
   c.timeout_s = flags.timeout_s;
+  c.backend = flags.backend;
   if (c.world_size < 1) {
     return absl::InvalidArgumentError("--world_size (WORLD_SIZE) must be >= 1, got 0");
   }
@@ -61,6 +63,29 @@ absl::StatusOr<DistributedConfig> ResolveDistributedConfig(
         "--collective_timeout_s must be a finite number > 0, got ", c.timeout_s));
   }
   return c;
+}
+
+absl::StatusOr<std::string> ResolveCollectiveBackend(const std::string& flag,
+                                                     const std::string& device,
+                                                     bool nccl_built) {
+  const bool cuda = absl::StartsWith(device, "cuda");
+  if (flag == "gloo") return flag;
+  if (flag == "auto") return std::string(cuda && nccl_built ? "nccl" : "gloo");
+  if (flag != "nccl") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--collective_backend must be auto, gloo or nccl, got '", flag, "'"));
+  }
+  if (!nccl_built) {
+    return absl::InvalidArgumentError(
+        "--collective_backend=nccl: this trainer was built against a LibTorch without NCCL "
+        "(Debian's is CPU-only; bench/gpu_check.sh builds against a CUDA one); use "
+        "--collective_backend=gloo or auto");
+  }
+  if (!cuda) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--collective_backend=nccl needs --device=cuda, got --device=", device));
+  }
+  return flag;
 }
 
 int LocalRankFromEnvironment(const std::function<const char*(const char*)>& getenv) {

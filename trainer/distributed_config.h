@@ -19,6 +19,10 @@ struct DistributedConfig {
   // or freezes makes the others exit instead of hanging. Must exceed rank
   // 0's evaluation time (the others wait for it at a barrier).
   double timeout_s = 300;
+  // Which c10d backend carries the collectives: "gloo" (TCP, CPU or CUDA
+  // tensors) or "nccl" (CUDA tensors; where the LibTorch build has it).
+  // ResolveCollectiveBackend turns the flag's "auto" into one of them.
+  std::string backend = "gloo";
   bool enabled() const { return world_size > 1; }
 };
 
@@ -30,6 +34,7 @@ struct DistributedFlags {
   std::string master_addr;   // --master_addr, else MASTER_ADDR, else 127.0.0.1.
   int master_port = -1;      // --master_port, else MASTER_PORT, else 29500.
   double timeout_s = 300;    // --collective_timeout_s.
+  std::string backend = "auto";  // --collective_backend: auto, gloo or nccl.
 };
 
 // Flags first, then `getenv` (injectable for tests). INVALID_ARGUMENT names
@@ -37,6 +42,15 @@ struct DistributedFlags {
 absl::StatusOr<DistributedConfig> ResolveDistributedConfig(
     const DistributedFlags& flags,
     const std::function<const char*(const char*)>& getenv);
+
+// "auto" is NCCL when this build has it and the device is CUDA, else Gloo.
+// INVALID_ARGUMENT for an unknown name, NCCL on a build without it (Debian's
+// LibTorch is CPU-only) or NCCL with a CPU device. Gradient buckets and the
+// parameter broadcast go through the chosen backend; CPU-side agreement
+// (checkpoint bytes, digests, barriers) always goes through Gloo.
+absl::StatusOr<std::string> ResolveCollectiveBackend(const std::string& flag,
+                                                     const std::string& device,
+                                                     bool nccl_built);
 
 // LOCAL_RANK (the CUDA device of this process on its machine), or -1.
 int LocalRankFromEnvironment(const std::function<const char*(const char*)>& getenv);

@@ -30,6 +30,7 @@
 #include "common/program_init.h"
 #include "metrics/metrics_http_server.h"
 #include "metrics/metrics_registry.h"
+#include "trainer/distributed.h"
 #include "trainer/inference.h"
 #include "trainer/trainer_metrics.h"
 #include "trainer/training.h"
@@ -116,6 +117,9 @@ ABSL_FLAG(double, collective_timeout_s, 300,
           "train: rendezvous and each gradient all-reduce fail after this long, so a rank that "
           "dies or freezes ends every rank (exit 1) instead of hanging; must exceed rank 0's "
           "evaluation time.");
+ABSL_FLAG(std::string, collective_backend, "auto",
+          "train: c10d backend for the gradient all-reduce: auto (NCCL on CUDA where this "
+          "build has it, else Gloo), gloo or nccl.");
 // embed / enroll / verify
 ABSL_FLAG(std::string, checkpoint, "", "embed/enroll/verify: checkpoint.pt written by train.");
 ABSL_FLAG(std::string, input, "", "embed/enroll/verify: comma separated raw CSV files.");
@@ -261,6 +265,12 @@ absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
   const int local_rank = LocalRankFromEnvironment([](const char* name) { return std::getenv(name); });
   if (c.device == "cuda" && c.distributed.enabled() && local_rank >= 0) {
     c.device = absl::StrCat("cuda:", local_rank);
+  }
+  if (c.distributed.enabled()) {
+    auto backend = ResolveCollectiveBackend(absl::GetFlag(FLAGS_collective_backend), c.device,
+                                            NcclBuilt());
+    if (!backend.ok()) return backend.status();
+    c.distributed.backend = *backend;
   }
   if (absl::Status s = CheckTrainConfig(c); !s.ok()) return s;
   return c;

@@ -116,6 +116,16 @@ grep -q "written by 2 trainer rank" "$WORK/w3.rank0.out" "$WORK/w3.rank0.log" ||
   fail "no clear message for the world size: $(tail -3 "$WORK/w3.rank0.log")"
 for r in 1 2; do wait "${RANK_PIDS[$r]}" 2>/dev/null; done
 echo "world size 3 on a 2-rank checkpoint: refused (exit 2)"
+# NCCL on this CPU build: a clear refusal before anything starts.
+rc=0; "$BIN/tripletstream-trainer" train --servers="$SERVERS" --world_size=2 --rank=0 \
+  --collective_backend=nccl >"$WORK/nccl.out" 2>&1 || rc=$?
+if [[ $rc -eq 2 ]]; then
+  grep -q "without NCCL\|needs --device=cuda" "$WORK/nccl.out" ||
+    fail "--collective_backend=nccl: no clear message: $(tail -2 "$WORK/nccl.out")"
+  echo "--collective_backend=nccl without NCCL or CUDA: refused (exit 2)"
+else
+  fail "--collective_backend=nccl on a CPU device: exit $rc, want 2"
+fi
 
 # --- 3. a rank killed ------------------------------------------------------
 TIMEOUT=10

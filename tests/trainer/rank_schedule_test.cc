@@ -109,5 +109,24 @@ TEST(DistributedConfigTest, MalformedValuesNameTheirSource) {
   EXPECT_FALSE(ResolveDistributedConfig(bad_timeout, NoEnv).ok());
 }
 
+TEST(DistributedConfigTest, CollectiveBackendFollowsTheDeviceAndTheBuild) {
+  // auto: NCCL only for CUDA on a build that has it.
+  EXPECT_EQ(*ResolveCollectiveBackend("auto", "cpu", true), "gloo");
+  EXPECT_EQ(*ResolveCollectiveBackend("auto", "cuda:1", true), "nccl");
+  EXPECT_EQ(*ResolveCollectiveBackend("auto", "cuda", false), "gloo");
+  EXPECT_EQ(*ResolveCollectiveBackend("gloo", "cuda", true), "gloo");
+  EXPECT_EQ(*ResolveCollectiveBackend("nccl", "cuda", true), "nccl");
+  // Refusals say why.
+  auto no_build = ResolveCollectiveBackend("nccl", "cuda", false);
+  ASSERT_FALSE(no_build.ok());
+  EXPECT_NE(no_build.status().message().find("without NCCL"), std::string::npos);
+  auto cpu = ResolveCollectiveBackend("nccl", "cpu", true);
+  ASSERT_FALSE(cpu.ok());
+  EXPECT_NE(cpu.status().message().find("--device=cuda"), std::string::npos);
+  auto unknown = ResolveCollectiveBackend("mpi", "cpu", true);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("--collective_backend"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tripletstream
