@@ -17,6 +17,7 @@ constexpr int64_t kMinNoiseTableSize = 1 << 16;
 constexpr uint64_t kPermutationTag = 0x7065726d;  // "perm"
 constexpr uint64_t kNoiseTag = 0x6e6f697365;      // "noise"
 constexpr uint64_t kRotateTag = 0x726f74;         // "rot"
+constexpr uint64_t kWarpTag = 0x77617270;         // "warp"
 
 uint64_t ConfigKey(const SamplingConfig& s, const AugmentConfig& a) {
   uint32_t jitter, scale;
@@ -27,8 +28,14 @@ uint64_t ConfigKey(const SamplingConfig& s, const AugmentConfig& a) {
                static_cast<uint64_t>(s.p), static_cast<uint64_t>(s.k),
                static_cast<uint64_t>(s.positive_other_session), jitter, scale,
                static_cast<uint64_t>(a.max_shift)});
-  // Streams without rotation keep the keys they always had.
-  return a.rotate ? MakeKey({key, kRotateTag}) : key;
+  // Streams without rotation or warp keep the keys they always had.
+  uint64_t extended = a.rotate ? MakeKey({key, kRotateTag}) : key;
+  if (a.time_warp > 0) {
+    uint32_t warp;
+    std::memcpy(&warp, &a.time_warp, 4);
+    extended = MakeKey({extended, kWarpTag, warp});
+  }
+  return extended;
 }
 
 }  // namespace
@@ -132,8 +139,15 @@ void BatchBuilder::WriteWindow(const WindowRef& window, CounterRng& rng,
     offset = std::clamp<int64_t>(offset, 0, rows - length);
     w.offset = static_cast<int32_t>(offset);
   }
-  const float* src = dataset_.WindowData(w);
   const int64_t n = int64_t{length} * channels;
+  const float* src = dataset_.WindowData(w);
+  // A warped window is resampled into a per-thread buffer first.
+  thread_local std::vector<float> warped;
+  if (augment_.time_warp > 0) {
+    warped.resize(n);
+    WarpWindow(w, rng, warped.data());
+    src = warped.data();
+  }
   if (!augment_.enabled() || (augment_.jitter_sigma <= 0 && augment_.scale_sigma <= 0)) {
     std::memcpy(dst, src, n * sizeof(float));
     if (!triads_.empty()) Rotate(rng, dst);
@@ -164,6 +178,42 @@ void BatchBuilder::WriteWindow(const WindowRef& window, CounterRng& rng,
     for (int64_t i = 0; i < n; ++i) out[i] += sigma * jitter[i];
   }
   if (!triads_.empty()) Rotate(rng, dst);
+}
+
+void BatchBuilder::WarpWindow(const WindowRef& w, CounterRng& rng, float* dst) const {
+  const int channels = dataset_.channels();
+  const int length = dataset_.window_length();
+  const int64_t rows = dataset_.data.series[w.series].rows(channels);
+  const double warp = augment_.time_warp;
+  double s0 = 1.0 + warp * (2.0 * rng.Uniform() - 1.0);
+  double s1 = 1.0 + warp * (2.0 * rng.Uniform() - 1.0);
+  // Source position of output sample t (u = t / (length - 1)):
+  //   p(u) = (length - 1) * (s0 * u + (s1 - s0) * u^2 / 2),
+  // spanning (length - 1) * (s0 + s1) / 2 source samples.
+  double span = (length - 1) * (s0 + s1) / 2;
+  const double room = static_cast<double>(rows - 1);  // rows >= length.
+  if (span > room) {  // Too fast for the series: slow down to fit.
+    const double fit = room / span;
+    s0 *= fit;
+    s1 *= fit;
+    span = room;
+  }
+  // Centered on the window's own span, kept inside the series.
+  double start = w.offset + (length - 1 - span) / 2;
+  start = std::clamp(start, 0.0, room - span);
+  const float* series = dataset_.data.series[w.series].values.data();
+  const double last = length > 1 ? length - 1 : 1;
+  for (int t = 0; t < length; ++t) {
+    const double u = t / last;
+    double at = start + (length - 1) * (s0 * u + (s1 - s0) * u * u / 2);
+    at = std::clamp(at, 0.0, room);
+    const int64_t i = std::min<int64_t>(static_cast<int64_t>(at), rows - 2 < 0 ? 0 : rows - 2);
+    const float frac = rows > 1 ? static_cast<float>(at - i) : 0.0f;
+    const float* a = series + i * channels;
+    const float* b = rows > 1 ? a + channels : a;
+    float* out = dst + static_cast<int64_t>(t) * channels;
+    for (int c = 0; c < channels; ++c) out[c] = a[c] + frac * (b[c] - a[c]);
+  }
 }
 
 void BatchBuilder::Rotate(CounterRng& rng, float* window) const {

@@ -39,6 +39,9 @@ class BatchBuilder {
   Pick RandomOfUserSlot(int32_t user_slot, CounterRng& rng) const;
   // Copies (and augments) one window into dst.
   void WriteWindow(const WindowRef& window, CounterRng& rng, float* dst) const;
+  // Reads the window starting at `w` at a varying speed (time_warp) into
+  // dst, resampled to the window length.
+  void WarpWindow(const WindowRef& w, CounterRng& rng, float* dst) const;
   // Turns every triad of a written window by one random rotation.
   void Rotate(CounterRng& rng, float* window) const;
   uint64_t ItemKey(int64_t item) const;

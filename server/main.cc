@@ -83,6 +83,9 @@ ABSL_FLAG(int, shift, 0, "Augmentation: max time shift in samples (0 = off).");
 ABSL_FLAG(bool, rotate, false,
           "Augmentation: turn each training window by a random 3-D rotation, every sensor "
           "triad (x/y/z channels) alike, as if the device were held another way.");
+ABSL_FLAG(float, time_warp, 0.0f,
+          "Augmentation: read each training window at a speed drifting linearly between two "
+          "random rates in [1-w, 1+w] (w <= 0.5), resampled to the window length; 0 = off.");
 ABSL_FLAG(int, max_batch_size, 4096, "Largest batch (B, P*K or windows) a client may ask.");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain: serve gRPC over TLS (with --tls_key). Files are re-read "
@@ -183,9 +186,14 @@ absl::Status BuildServiceConfig(DataServiceConfig* config) {
   config->augment.scale_sigma = absl::GetFlag(FLAGS_scale);
   config->augment.max_shift = absl::GetFlag(FLAGS_shift);
   config->augment.rotate = absl::GetFlag(FLAGS_rotate);
+  config->augment.time_warp = absl::GetFlag(FLAGS_time_warp);
   if (!(config->augment.jitter_sigma >= 0) || !(config->augment.scale_sigma >= 0) ||
       config->augment.max_shift < 0) {
     return absl::InvalidArgumentError("--jitter, --scale and --shift must be >= 0");
+  }
+  if (!(config->augment.time_warp >= 0 && config->augment.time_warp <= 0.5f)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--time_warp must be in [0, 0.5], got ", config->augment.time_warp));
   }
   return absl::OkStatus();
 }

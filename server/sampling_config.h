@@ -33,9 +33,14 @@ struct AugmentConfig {
   // triad of the window (acceleration and gyroscope turn together), applied
   // to the de-normalized values: the device held another way.
   bool rotate = false;
+  // Time warp: the window is read at a speed that changes linearly from s0
+  // at its start to s1 at its end, each uniform in [1 - w, 1 + w] (w in
+  // [0, 0.5]), and resampled to the window length by linear interpolation:
+  // a gait that speeds up or slows down. 0 = off.
+  float time_warp = 0;
 
   bool enabled() const {
-    return jitter_sigma > 0 || scale_sigma > 0 || max_shift > 0 || rotate;
+    return jitter_sigma > 0 || scale_sigma > 0 || max_shift > 0 || rotate || time_warp > 0;
   }
 };
 

@@ -193,6 +193,53 @@ TEST_F(BatchBuilderTest, RotationKeepsEachTriadsMagnitudeAndTurnsIt) {
   EXPECT_EQ(again.data(), q.data());
 }
 
+// Time warp reads a window at a speed drifting between two rates in
+// [1 - w, 1 + w]: on series whose value is the row number, a warped window
+// is increasing with steps inside that range, stays inside its series, and
+// is the same for the same key.
+TEST_F(BatchBuilderTest, TimeWarpResamplesAtASpeedWithinTheRange) {
+  auto ramp = std::make_shared<PreparedDataset>(*dataset_);
+  const int channels = ramp->channels();
+  for (Series& series : ramp->data.series) {
+    const int64_t rows = series.rows(channels);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int c = 0; c < channels; ++c) series.values[r * channels + c] = static_cast<float>(r);
+    }
+  }
+  AugmentConfig augment;
+  augment.time_warp = 0.2f;
+  BatchBuilder plain(*ramp, Triplets(16), AugmentConfig(), 7, 0);
+  BatchBuilder warped(*ramp, Triplets(16), augment, 7, 0);
+  v1::Batch p, q;
+  plain.Build(0, &p);
+  warped.Build(0, &q);
+  const float* a = reinterpret_cast<const float*>(p.data().data());
+  const float* b = reinterpret_cast<const float*>(q.data().data());
+  const int length = ramp->window_length();
+  int speed_changed = 0;
+  for (int j = 0; j < 16; ++j) {  // Anchors: the same windows in both batches.
+    const float* plain_window = a + static_cast<int64_t>(j) * length * channels;
+    const float* window = b + static_cast<int64_t>(j) * length * channels;
+    EXPECT_FLOAT_EQ(plain_window[channels] - plain_window[0], 1.0f);
+    double first_step = 0, last_step = 0;
+    for (int t = 0; t + 1 < length; ++t) {
+      const double step = window[(t + 1) * channels] - window[t * channels];
+      ASSERT_GE(step, 0.8 - 1e-3) << "anchor " << j << " t " << t;
+      ASSERT_LE(step, 1.2 + 1e-3) << "anchor " << j << " t " << t;
+      if (t == 0) first_step = step;
+      last_step = step;
+    }
+    ASSERT_GE(window[0], 0.0f);
+    if (std::abs(first_step - last_step) > 0.01) ++speed_changed;
+    // Every channel of a row is read at the same time.
+    for (int c = 1; c < channels; ++c) EXPECT_EQ(window[c], window[0]);
+  }
+  EXPECT_GT(speed_changed, 8);
+  v1::Batch again;
+  warped.Build(0, &again);
+  EXPECT_EQ(again.data(), q.data());
+}
+
 TEST_F(BatchBuilderTest, PkBatchHasPDistinctUsersWithKWindowsEach) {
   SamplingConfig config;
   config.mode = SamplingMode::kPk;
