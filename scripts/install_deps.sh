@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian bookworm packages tripletstream builds with.
 # As root it installs what is missing; otherwise it lists what is missing and
-# fails. Usage: scripts/install_deps.sh [--bench] [--test]
+# fails. Usage: scripts/install_deps.sh [--bench] [--test] [--demo]
 #   --bench adds the Python yardstick's packages, --test what the tests run
-#   besides the build (a real Prometheus server, curl).
+#   besides the build (a real Prometheus server, curl), --demo what
+#   scripts/run_demo.sh needs besides the build (matplotlib for its plots).
 set -euo pipefail
 
 packages=(
@@ -23,7 +24,8 @@ for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(python3-torch python3-pandas python3-numpy python3-sklearn hyperfine) ;;
     --test) packages+=(prometheus curl python3 python3-grpcio python3-protobuf python3-numpy
-                       python3-torch python3-pytest) ;;
+                       python3-torch python3-pytest python3-matplotlib) ;;
+    --demo) packages+=(python3-matplotlib) ;;
     *) echo "install_deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done

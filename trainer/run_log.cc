@@ -149,6 +149,19 @@ void RunLog::Eval(const EvalReport& report, int64_t step) {
       }
     }
   }
+  // The headline scores' DET curve, for plots (scripts/plot_metrics.py).
+  if (const VerificationResult* headline = report.headline();
+      headline != nullptr && !headline->det.empty()) {
+    json += ", \"det\": [";
+    for (size_t i = 0; i < headline->det.size(); ++i) {
+      absl::StrAppendFormat(&json, "%s[%.6f, %.6f]", i == 0 ? "" : ", ", headline->det[i].far,
+                            headline->det[i].frr);
+    }
+    json += "]";
+  }
+  if (report.has_validation) {
+    absl::StrAppendFormat(&json, ", \"val_eer_pct\": %.4f", report.validation.eer_pct);
+  }
   json += GroupsJson("open_set_groups", "open-set", report.open_set_groups, step);
   json += GroupsJson("cross_session_groups", "cross-session", report.cross_session_groups, step);
   if (jsonl_.is_open()) jsonl_ << json << "}\n" << std::flush;

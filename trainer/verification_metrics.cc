@@ -32,6 +32,30 @@ EerResult ComputeEer(std::vector<float> genuine, std::vector<float> impostor) {
   return best;
 }
 
+std::vector<DetPoint> DetCurve(std::vector<float> genuine, std::vector<float> impostor,
+                               int points) {
+  std::vector<DetPoint> curve;
+  if (genuine.empty() || impostor.empty() || points < 2) return curve;
+  std::sort(genuine.begin(), genuine.end());
+  std::sort(impostor.begin(), impostor.end());
+  std::vector<float> all = genuine;
+  all.insert(all.end(), impostor.begin(), impostor.end());
+  std::sort(all.begin(), all.end());
+  const double ng = static_cast<double>(genuine.size());
+  const double ni = static_cast<double>(impostor.size());
+  for (int i = 0; i < points; ++i) {
+    // Threshold at quantile i / (points - 1); the last one accepts nothing.
+    const size_t at = static_cast<size_t>(
+        std::llround(static_cast<double>(i) / (points - 1) * (all.size() - 1)));
+    const float t = i + 1 == points ? std::nextafter(all.back(), 1e30f) : all[at];
+    DetPoint p;
+    p.frr = (std::lower_bound(genuine.begin(), genuine.end(), t) - genuine.begin()) / ng;
+    p.far = (impostor.end() - std::lower_bound(impostor.begin(), impostor.end(), t)) / ni;
+    curve.push_back(p);
+  }
+  return curve;
+}
+
 double ThresholdAtFar(std::vector<float> impostor, double far) {
   std::sort(impostor.begin(), impostor.end());
   const size_t n = impostor.size();
@@ -88,6 +112,7 @@ VerificationResult EvaluateVerification(const std::vector<float>& enroll,
   result.eer_pct = 100 * eer.eer;
   result.threshold = eer.threshold;
   result.top1_pct = 100.0 * correct / result.probes;
+  result.det = DetCurve(std::move(genuine), std::move(impostor));
   return result;
 }
 

@@ -22,12 +22,26 @@ EerResult ComputeEer(std::vector<float> genuine, std::vector<float> impostor);
 // Smallest threshold whose FAR is <= far (e.g. 0.01).
 double ThresholdAtFar(std::vector<float> impostor, double far);
 
+// One point of a DET curve: false accept and false reject rates (in [0, 1])
+// at one threshold.
+struct DetPoint {
+  double far = 0;
+  double frr = 0;
+};
+
+// The DET curve at `points` thresholds spread evenly over the quantiles of
+// all scores (both lists sorted or not), from accepting everything to
+// accepting nothing. Empty when either list is.
+std::vector<DetPoint> DetCurve(std::vector<float> genuine, std::vector<float> impostor,
+                               int points = 64);
+
 struct VerificationResult {
   double eer_pct = 0;
   double threshold = 0;
   double top1_pct = 0;  // Probes whose best template is their own user.
   int64_t probes = 0;
   int64_t users = 0;
+  std::vector<DetPoint> det;  // The scores' DET curve.
 };
 
 // Templates are the normalized mean of each user's enrollment embeddings;

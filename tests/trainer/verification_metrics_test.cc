@@ -41,6 +41,32 @@ TEST(EerTest, ThresholdAtFarAdmitsAtMostThatShare) {
   EXPECT_EQ(accepted, 2);
 }
 
+TEST(DetCurveTest, RunsFromAcceptAllToRejectAllMonotonically) {
+  const std::vector<float> genuine = {0.9f, 0.8f, 0.7f, 0.95f};
+  const std::vector<float> impostor = {0.1f, 0.2f, 0.3f, 0.75f, 0.05f};
+  const std::vector<DetPoint> curve = DetCurve(genuine, impostor, 16);
+  ASSERT_EQ(curve.size(), 16u);
+  EXPECT_DOUBLE_EQ(curve.front().far, 1.0);
+  EXPECT_DOUBLE_EQ(curve.front().frr, 0.0);
+  EXPECT_DOUBLE_EQ(curve.back().far, 0.0);
+  EXPECT_DOUBLE_EQ(curve.back().frr, 1.0);
+  for (size_t i = 1; i < curve.size(); ++i) {
+    EXPECT_LE(curve[i].far, curve[i - 1].far);
+    EXPECT_GE(curve[i].frr, curve[i - 1].frr);
+  }
+  // One impostor (0.75) scores above a genuine score (0.7): no threshold
+  // separates them, but separable lists reach (0, 0).
+  bool perfect = false;
+  for (const DetPoint& p : curve) perfect |= p.far == 0 && p.frr == 0;
+  EXPECT_FALSE(perfect);
+  perfect = false;
+  for (const DetPoint& p : DetCurve({0.9f, 0.8f}, {0.1f, 0.2f}, 9)) {
+    perfect |= p.far == 0 && p.frr == 0;
+  }
+  EXPECT_TRUE(perfect);
+  EXPECT_TRUE(DetCurve({}, {0.1f}).empty());
+}
+
 TEST(VerificationTest, TemplatesScoresAndTopOne) {
   // 2-D unit embeddings. User 0 near (1,0), user 1 near (0,1).
   std::vector<float> enroll = {1, 0, 0.8f, 0.6f, 0, 1};
