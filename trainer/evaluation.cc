@@ -42,12 +42,19 @@ std::map<int, VerificationResult> Fused(const std::vector<float>& enroll,
 // of probes fused from several windows, per group).
 std::map<std::string, VerificationResult> ByGroup(
     const std::vector<float>& enroll, const std::vector<int32_t>& enroll_users,
-    const std::vector<float>& probe, const std::vector<int32_t>& probe_users,
-    const std::vector<int32_t>& probe_sessions,
+    const std::vector<int32_t>* enroll_sessions, const std::vector<float>& probe,
+    const std::vector<int32_t>& probe_users, const std::vector<int32_t>& probe_sessions,
     const std::vector<std::vector<std::string>>& groups_of, int dim, int skip,
     std::map<std::string, std::map<int, VerificationResult>>* fused) {
   std::map<std::string, VerificationResult> out;
   if (groups_of.empty()) return out;
+  // With `enroll_sessions`, each group's templates come from its own
+  // sessions only.
+  auto in_group = [&](int32_t session, const std::string& group) {
+    return session < static_cast<int32_t>(groups_of.size()) &&
+           std::find(groups_of[session].begin(), groups_of[session].end(), group) !=
+               groups_of[session].end();
+  };
   std::map<std::string, std::vector<size_t>> rows;
   for (size_t i = 0; i < probe_users.size(); ++i) {
     const int32_t session = probe_sessions[i];
@@ -65,8 +72,20 @@ std::map<std::string, VerificationResult> ByGroup(
       users.push_back(probe_users[i]);
       sessions.push_back(probe_sessions[i]);
     }
-    out[group] = EvaluateVerification(enroll, enroll_users, values, users, dim);
-    auto by_n = Fused(enroll, enroll_users, values, users, sessions, dim, skip);
+    std::vector<float> own_enroll;
+    std::vector<int32_t> own_users;
+    if (enroll_sessions != nullptr) {
+      for (size_t i = 0; i < enroll_users.size(); ++i) {
+        if (!in_group((*enroll_sessions)[i], group)) continue;
+        own_enroll.insert(own_enroll.end(), enroll.begin() + i * dim,
+                          enroll.begin() + (i + 1) * dim);
+        own_users.push_back(enroll_users[i]);
+      }
+    }
+    const std::vector<float>& templates_from = enroll_sessions ? own_enroll : enroll;
+    const std::vector<int32_t>& template_users = enroll_sessions ? own_users : enroll_users;
+    out[group] = EvaluateVerification(templates_from, template_users, values, users, dim);
+    auto by_n = Fused(templates_from, template_users, values, users, sessions, dim, skip);
     if (!by_n.empty()) (*fused)[group] = std::move(by_n);
   }
   return out;
@@ -90,14 +109,63 @@ std::map<int, VerificationResult> Fused(const std::vector<float>& enroll,
   return out;
 }
 
+// The template group of each session: the first group its --session_groups
+// entries give it, as an id (-1: none).
+std::vector<int32_t> TemplateGroupOfSession(
+    const std::vector<std::vector<std::string>>& groups_of) {
+  std::map<std::string, int32_t> ids;
+  std::vector<int32_t> out(groups_of.size(), -1);
+  for (size_t s = 0; s < groups_of.size(); ++s) {
+    if (groups_of[s].empty()) continue;
+    out[s] = ids.emplace(groups_of[s][0], static_cast<int32_t>(ids.size())).first->second;
+  }
+  return out;
+}
+
+std::vector<int32_t> GroupsOf(const std::vector<int32_t>& sessions,
+                              const std::vector<int32_t>& group_of_session) {
+  std::vector<int32_t> out(sessions.size(), -1);
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    if (sessions[i] >= 0 && sessions[i] < static_cast<int32_t>(group_of_session.size())) {
+      out[i] = group_of_session[sessions[i]];
+    }
+  }
+  return out;
+}
+
+// Per-group templates pooled over groups, for single windows and fused
+// probes.
+VerificationResult OwnGroup(const std::vector<float>& enroll,
+                            const std::vector<int32_t>& enroll_users,
+                            const std::vector<int32_t>& enroll_sessions,
+                            const std::vector<float>& probe,
+                            const std::vector<int32_t>& probe_users,
+                            const std::vector<int32_t>& probe_sessions,
+                            const std::vector<int32_t>& group_of_session, int dim, int skip,
+                            std::map<int, VerificationResult>* fused) {
+  const std::vector<int32_t> enroll_groups = GroupsOf(enroll_sessions, group_of_session);
+  for (int n : kFusedWindowCounts) {
+    Probes f = FuseProbes(probe, probe_users, probe_sessions, dim, n, skip);
+    if (f.size() == 0) continue;
+    VerificationResult r =
+        EvaluateGroupedVerification(enroll, enroll_users, enroll_groups, f.embeddings, f.users,
+                                    GroupsOf(f.sessions, group_of_session), dim);
+    if (r.probes > 0) (*fused)[n] = r;
+  }
+  return EvaluateGroupedVerification(enroll, enroll_users, enroll_groups, probe, probe_users,
+                                     GroupsOf(probe_sessions, group_of_session), dim);
+}
+
 }  // namespace
 
 EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& test,
                     const WindowSet& train, const WindowSet& holdout,
                     const std::vector<bool>& enroll_session,
                     const std::vector<std::vector<std::string>>& session_groups,
-                    int non_overlap_skip) {
+                    int non_overlap_skip, bool group_templates) {
   EvalReport report;
+  group_templates = group_templates && !session_groups.empty();
+  const std::vector<int32_t> group_of_session = TemplateGroupOfSession(session_groups);
   const int dim = static_cast<int>(model->options().embedding);
   if (test.size() > 0) {
     std::vector<float> embeddings = Embed(model, device, test);
@@ -109,7 +177,7 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
       ++windows_of_user[test.users[i]];
     }
     std::vector<float> enroll, probe;
-    std::vector<int32_t> enroll_users, probe_users, probe_sessions;
+    std::vector<int32_t> enroll_users, enroll_sessions, probe_users, probe_sessions;
     for (int64_t i = 0; i < test.size(); ++i) {
       const int32_t user = test.users[i];
       const std::set<int32_t>& own = sessions[user];
@@ -127,13 +195,21 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
       target.insert(target.end(), embeddings.begin() + i * dim,
                     embeddings.begin() + (i + 1) * dim);
       (enrolls ? enroll_users : probe_users).push_back(user);
-      if (!enrolls) probe_sessions.push_back(test.sessions[i]);
+      (enrolls ? enroll_sessions : probe_sessions).push_back(test.sessions[i]);
     }
     report.open_set = EvaluateVerification(enroll, enroll_users, probe, probe_users, dim);
     report.has_open_set = report.open_set.probes > 0 && report.open_set.users > 1;
-    report.open_set_groups = ByGroup(enroll, enroll_users, probe, probe_users, probe_sessions,
-                                     session_groups, dim, non_overlap_skip,
-                                     &report.open_set_groups_fused);
+    report.open_set_groups =
+        ByGroup(enroll, enroll_users, group_templates ? &enroll_sessions : nullptr, probe,
+                probe_users, probe_sessions, session_groups, dim, non_overlap_skip,
+                &report.open_set_groups_fused);
+    if (group_templates) {
+      report.open_set_own_group =
+          OwnGroup(enroll, enroll_users, enroll_sessions, probe, probe_users, probe_sessions,
+                   group_of_session, dim, non_overlap_skip, &report.open_set_own_group_fused);
+      report.has_open_set_own_group =
+          report.open_set_own_group.probes > 0 && report.open_set_own_group.users > 1;
+    }
     report.open_set_fused = Fused(enroll, enroll_users, probe, probe_users, probe_sessions, dim,
                                   non_overlap_skip);
   }
@@ -142,9 +218,17 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
     std::vector<float> probe = Embed(model, device, holdout);
     report.cross_session = EvaluateVerification(enroll, train.users, probe, holdout.users, dim);
     report.has_cross_session = report.cross_session.probes > 0;
-    report.cross_session_groups = ByGroup(enroll, train.users, probe, holdout.users,
-                                          holdout.sessions, session_groups, dim,
-                                          non_overlap_skip, &report.cross_session_groups_fused);
+    report.cross_session_groups =
+        ByGroup(enroll, train.users, group_templates ? &train.sessions : nullptr, probe,
+                holdout.users, holdout.sessions, session_groups, dim, non_overlap_skip,
+                &report.cross_session_groups_fused);
+    if (group_templates) {
+      report.cross_session_own_group =
+          OwnGroup(enroll, train.users, train.sessions, probe, holdout.users, holdout.sessions,
+                   group_of_session, dim, non_overlap_skip,
+                   &report.cross_session_own_group_fused);
+      report.has_cross_session_own_group = report.cross_session_own_group.probes > 0;
+    }
     report.cross_session_fused = Fused(enroll, train.users, probe, holdout.users,
                                        holdout.sessions, dim, non_overlap_skip);
   }
@@ -154,13 +238,14 @@ EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& te
 Evaluator::Evaluator(std::vector<std::string> servers, std::string fingerprint,
                      ClientOptions client, std::vector<bool> enroll_session,
                      std::vector<std::vector<std::string>> session_groups,
-                     int non_overlap_skip)
+                     int non_overlap_skip, bool group_templates)
     : servers_(std::move(servers)),
       fingerprint_(std::move(fingerprint)),
       client_(std::move(client)),
       enroll_session_(std::move(enroll_session)),
       session_groups_(std::move(session_groups)),
-      non_overlap_skip_(std::max(non_overlap_skip, 1)) {}
+      non_overlap_skip_(std::max(non_overlap_skip, 1)),
+      group_templates_(group_templates) {}
 
 absl::Status Evaluator::FetchOnce() {
   if (fetched_) return absl::OkStatus();
@@ -181,7 +266,7 @@ absl::StatusOr<EvalReport> Evaluator::Run(Tcn& model, const torch::Device& devic
   if (absl::Status s = FetchOnce(); !s.ok()) return s;
   try {
     EvalReport report = Evaluate(model, device, test_, train_, holdout_, enroll_session_,
-                                 session_groups_, non_overlap_skip_);
+                                 session_groups_, non_overlap_skip_, group_templates_);
     if (validation_.size() > 0) {
       EvalReport v = Evaluate(model, device, validation_, {}, {}, enroll_session_, {},
                               non_overlap_skip_);

@@ -26,12 +26,15 @@ std::vector<float> Embed(Tcn& model, const torch::Device& device, const WindowSe
 // order) enroll, and a user with one session enrolls the first half of its
 // windows. Cross-session when `holdout` is non-empty: templates from `train`,
 // probes from `holdout`. `session_groups` (by session id; trainer/
-// session_groups.h) adds scores per group of the probes' sessions.
+// session_groups.h) adds scores per group of the probes' sessions;
+// `group_templates` makes those use templates enrolled from the group's own
+// sessions, and adds the pooled per-group-template scores (EvalReport
+// *_own_group).
 EvalReport Evaluate(Tcn& model, const torch::Device& device, const WindowSet& test,
                     const WindowSet& train, const WindowSet& holdout,
                     const std::vector<bool>& enroll_session = {},
                     const std::vector<std::vector<std::string>>& session_groups = {},
-                    int non_overlap_skip = 1);
+                    int non_overlap_skip = 1, bool group_templates = false);
 
 // Evaluation during and after training: fetches the test, train and
 // holdout windows once (through the client library, from whichever server
@@ -42,7 +45,8 @@ class Evaluator {
   // non-overlapping windows of a session (for multi-window probes).
   Evaluator(std::vector<std::string> servers, std::string fingerprint, ClientOptions client,
             std::vector<bool> enroll_session,
-            std::vector<std::vector<std::string>> session_groups, int non_overlap_skip = 1);
+            std::vector<std::vector<std::string>> session_groups, int non_overlap_skip = 1,
+            bool group_templates = false);
 
   absl::StatusOr<EvalReport> Run(Tcn& model, const torch::Device& device);
 
@@ -55,6 +59,7 @@ class Evaluator {
   const std::vector<bool> enroll_session_;
   const std::vector<std::vector<std::string>> session_groups_;
   const int non_overlap_skip_;
+  const bool group_templates_;
   bool fetched_ = false;
   WindowSet test_, train_, holdout_, validation_;
 };

@@ -96,6 +96,10 @@ ABSL_FLAG(std::string, session_groups, "",
           "Also score per session group: ';'-separated entries, each an RE2 on session "
           "names whose first capture group names the group (e.g. '([a-z]+)_.*' for "
           "MotionSense activities) or NAME=RE2 (e.g. 'moving=(wlk|jog|ups|dws)_.*').");
+ABSL_FLAG(bool, group_templates, false,
+          "With --session_groups: enroll one template per user and group (the first entry "
+          "naming a group for a session) and score each probe against its own group's "
+          "templates; reported as 'own-group templates' beside the pooled scores.");
 ABSL_FLAG(std::string, enroll_sessions, "",
           "Open-set evaluation: RE2 full match on session names that enroll (the rest "
           "probe), e.g. '.*_[1-9]'; empty = first half of each test user's sessions.");
@@ -252,6 +256,7 @@ absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
   c.metrics_path = absl::GetFlag(FLAGS_metrics);
   c.enroll_sessions = absl::GetFlag(FLAGS_enroll_sessions);
   c.session_groups_spec = absl::GetFlag(FLAGS_session_groups);
+  c.group_templates = absl::GetFlag(FLAGS_group_templates);
   c.prefetch_per_shard = absl::GetFlag(FLAGS_prefetch);
   c.torch_threads = absl::GetFlag(FLAGS_torch_threads);
   auto distributed = ResolveDistributedConfig(

@@ -149,6 +149,27 @@ void RunLog::Eval(const EvalReport& report, int64_t step) {
       }
     }
   }
+  for (const auto& [has, key, label, r, fused] :
+       {std::tuple{report.has_open_set_own_group, "open_set_own_group", "open-set",
+                   &report.open_set_own_group, &report.open_set_own_group_fused},
+        std::tuple{report.has_cross_session_own_group, "cross_session_own_group",
+                   "cross-session", &report.cross_session_own_group,
+                   &report.cross_session_own_group_fused}}) {
+    if (!has) continue;
+    LOG(INFO) << absl::StrFormat("eval step %d %s, own-group templates: EER %.2f%% top-1 %.2f%% "
+                                 "(%d probes)",
+                                 step, label, r->eer_pct, r->top1_pct, r->probes);
+    absl::StrAppendFormat(&json, ", \"%s\": {\"eer_pct\": %.4f, \"top1_pct\": %.4f", key,
+                          r->eer_pct, r->top1_pct);
+    for (const auto& [n, f] : *fused) {
+      LOG(INFO) << absl::StrFormat("eval step %d %s, own-group templates, %d windows fused: "
+                                   "EER %.2f%% top-1 %.2f%% (%d probes)",
+                                   step, label, n, f.eer_pct, f.top1_pct, f.probes);
+      absl::StrAppendFormat(&json, ", \"fused_%d\": {\"eer_pct\": %.4f, \"top1_pct\": %.4f}",
+                            n, f.eer_pct, f.top1_pct);
+    }
+    json += "}";
+  }
   // The headline scores' DET curve, for plots (scripts/plot_metrics.py).
   if (const VerificationResult* headline = report.headline();
       headline != nullptr && !headline->det.empty()) {

@@ -295,10 +295,15 @@ absl::StatusOr<std::unique_ptr<Evaluator>> MakeEvaluator(const TrainConfig& conf
   auto groups = SessionGroups(config.session_groups_spec,
                               {run.info.session_names().begin(), run.info.session_names().end()});
   if (!groups.ok()) return groups.status();
+  if (config.group_templates && config.session_groups_spec.empty()) {
+    return absl::InvalidArgumentError(
+        "--group_templates needs --session_groups (which sessions form each group)");
+  }
   const int stride = std::max(run.info.window_stride(), 1);
   const int skip = (run.info.window_length() + stride - 1) / stride;
   return std::make_unique<Evaluator>(run.servers, run.meta.fingerprint, ClientOptionsOf(config),
-                                     std::move(enroll_session), *std::move(groups), skip);
+                                     std::move(enroll_session), *std::move(groups), skip,
+                                     config.group_templates);
 }
 
 BatchStreamOptions StreamOptions(const TrainConfig& config, const TrainingRun& run,

@@ -60,6 +60,10 @@ struct TrainConfig {
   // (trainer/session_groups.h, e.g. "([a-z]+)_.*;moving=(wlk|jog)_.*");
   // empty = no breakdown.
   std::string session_groups_spec;
+  // With groups: each user also enrolls one template per group (the first
+  // entry naming a group for a session), and probes are scored against
+  // their own group's templates (--group_templates).
+  bool group_templates = false;
   int prefetch_per_shard = 4;
   // A data server that sends nothing for this long is failed over like a
   // dead one (client/ progress deadline); 0 = wait forever.

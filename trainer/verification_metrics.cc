@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 namespace tripletstream {
 
@@ -65,30 +66,40 @@ double ThresholdAtFar(std::vector<float> impostor, double far) {
   return std::nextafter(impostor[n - allowed - 1], 1e30f);
 }
 
-VerificationResult EvaluateVerification(const std::vector<float>& enroll,
-                                        const std::vector<int32_t>& enroll_users,
-                                        const std::vector<float>& probe,
-                                        const std::vector<int32_t>& probe_users, int dim) {
-  std::map<int32_t, std::vector<double>> sums;
-  for (size_t i = 0; i < enroll_users.size(); ++i) {
-    std::vector<double>& sum = sums[enroll_users[i]];
+namespace {
+
+// Scores every probe against the templates (normalized mean enrollment
+// embedding) of every user enrolled in `enroll_rows`; accumulates into the
+// genuine and impostor lists, the top-1 count and the probe count.
+struct ScoreSums {
+  std::vector<float> genuine, impostor;
+  int64_t correct = 0, probes = 0;
+  std::set<int32_t> users;
+};
+
+void ScoreAgainstTemplates(const std::vector<float>& enroll,
+                           const std::vector<int32_t>& enroll_users,
+                           const std::vector<size_t>& enroll_rows,
+                           const std::vector<float>& probe,
+                           const std::vector<int32_t>& probe_users,
+                           const std::vector<size_t>& probe_rows, int dim, ScoreSums* sums) {
+  std::map<int32_t, std::vector<double>> totals;
+  for (size_t i : enroll_rows) {
+    std::vector<double>& sum = totals[enroll_users[i]];
     sum.resize(dim, 0.0);
     for (int d = 0; d < dim; ++d) sum[d] += enroll[i * dim + d];
   }
   std::vector<int32_t> users;
   std::vector<float> templates;
-  for (auto& [user, sum] : sums) {
+  for (auto& [user, sum] : totals) {
     double norm = 0;
     for (double v : sum) norm += v * v;
     norm = std::sqrt(std::max(norm, 1e-24));
     users.push_back(user);
+    sums->users.insert(user);
     for (double v : sum) templates.push_back(static_cast<float>(v / norm));
   }
-  VerificationResult result;
-  result.users = static_cast<int64_t>(users.size());
-  std::vector<float> genuine, impostor;
-  int64_t correct = 0;
-  for (size_t i = 0; i < probe_users.size(); ++i) {
+  for (size_t i : probe_rows) {
     const auto own = std::find(users.begin(), users.end(), probe_users[i]);
     if (own == users.end()) continue;
     const float* p = probe.data() + i * dim;
@@ -98,22 +109,70 @@ VerificationResult EvaluateVerification(const std::vector<float>& enroll,
       const float* t = templates.data() + u * dim;
       float score = 0;
       for (int d = 0; d < dim; ++d) score += p[d] * t[d];
-      (users[u] == probe_users[i] ? genuine : impostor).push_back(score);
+      (users[u] == probe_users[i] ? sums->genuine : sums->impostor).push_back(score);
       if (score > best) {
         best = score;
         best_user = users[u];
       }
     }
-    correct += best_user == probe_users[i];
-    ++result.probes;
+    sums->correct += best_user == probe_users[i];
+    ++sums->probes;
   }
-  if (result.probes == 0 || impostor.empty()) return result;
-  EerResult eer = ComputeEer(genuine, impostor);
+}
+
+VerificationResult Summarize(ScoreSums sums) {
+  VerificationResult result;
+  result.users = static_cast<int64_t>(sums.users.size());
+  result.probes = sums.probes;
+  if (result.probes == 0 || sums.impostor.empty()) return result;
+  EerResult eer = ComputeEer(sums.genuine, sums.impostor);
   result.eer_pct = 100 * eer.eer;
   result.threshold = eer.threshold;
-  result.top1_pct = 100.0 * correct / result.probes;
-  result.det = DetCurve(std::move(genuine), std::move(impostor));
+  result.top1_pct = 100.0 * sums.correct / result.probes;
+  result.det = DetCurve(std::move(sums.genuine), std::move(sums.impostor));
   return result;
+}
+
+std::vector<size_t> AllRows(size_t n) {
+  std::vector<size_t> rows(n);
+  for (size_t i = 0; i < n; ++i) rows[i] = i;
+  return rows;
+}
+
+}  // namespace
+
+VerificationResult EvaluateVerification(const std::vector<float>& enroll,
+                                        const std::vector<int32_t>& enroll_users,
+                                        const std::vector<float>& probe,
+                                        const std::vector<int32_t>& probe_users, int dim) {
+  ScoreSums sums;
+  ScoreAgainstTemplates(enroll, enroll_users, AllRows(enroll_users.size()), probe, probe_users,
+                        AllRows(probe_users.size()), dim, &sums);
+  return Summarize(std::move(sums));
+}
+
+VerificationResult EvaluateGroupedVerification(const std::vector<float>& enroll,
+                                               const std::vector<int32_t>& enroll_users,
+                                               const std::vector<int32_t>& enroll_groups,
+                                               const std::vector<float>& probe,
+                                               const std::vector<int32_t>& probe_users,
+                                               const std::vector<int32_t>& probe_groups,
+                                               int dim) {
+  std::map<int32_t, std::vector<size_t>> enroll_rows, probe_rows;
+  for (size_t i = 0; i < enroll_groups.size(); ++i) {
+    if (enroll_groups[i] >= 0) enroll_rows[enroll_groups[i]].push_back(i);
+  }
+  for (size_t i = 0; i < probe_groups.size(); ++i) {
+    if (probe_groups[i] >= 0) probe_rows[probe_groups[i]].push_back(i);
+  }
+  ScoreSums sums;
+  for (const auto& [group, rows] : probe_rows) {
+    auto enrolled = enroll_rows.find(group);
+    if (enrolled == enroll_rows.end()) continue;
+    ScoreAgainstTemplates(enroll, enroll_users, enrolled->second, probe, probe_users, rows, dim,
+                          &sums);
+  }
+  return Summarize(std::move(sums));
 }
 
 Probes FuseProbes(const std::vector<float>& embeddings, const std::vector<int32_t>& users,

@@ -53,6 +53,19 @@ VerificationResult EvaluateVerification(const std::vector<float>& enroll,
                                         const std::vector<float>& probe,
                                         const std::vector<int32_t>& probe_users, int dim);
 
+// Per-group templates: each user enrolls one template per group (e.g. per
+// activity) from its enrollment rows of that group, and each probe is
+// scored only against the templates of its own group; the scores of all
+// groups are pooled into one EER and top-1. Rows with group -1 are left
+// out; probes whose user has no template in their group are skipped.
+VerificationResult EvaluateGroupedVerification(const std::vector<float>& enroll,
+                                               const std::vector<int32_t>& enroll_users,
+                                               const std::vector<int32_t>& enroll_groups,
+                                               const std::vector<float>& probe,
+                                               const std::vector<int32_t>& probe_users,
+                                               const std::vector<int32_t>& probe_groups,
+                                               int dim);
+
 // Probe embeddings with their users and sessions.
 struct Probes {
   std::vector<float> embeddings;  // Rows of dim floats.
@@ -87,6 +100,13 @@ struct EvalReport {
   // The same per session group: group -> N -> scores.
   std::map<std::string, std::map<int, VerificationResult>> open_set_groups_fused,
       cross_session_groups_fused;
+  // Per-group templates (--group_templates with --session_groups): each
+  // probe scored against its users' templates from sessions of its own group
+  // (the first --session_groups entry that names a group for the session),
+  // pooled over groups; single windows and fused probes.
+  bool has_open_set_own_group = false, has_cross_session_own_group = false;
+  VerificationResult open_set_own_group, cross_session_own_group;
+  std::map<int, VerificationResult> open_set_own_group_fused, cross_session_own_group_fused;
   // Validation users (never trained on, not the test users), scored like
   // open-set: what model selection looks at.
   bool has_validation = false;

@@ -102,5 +102,39 @@ TEST(EvaluationTest, ScoresAreBrokenDownBySessionGroup) {
   EXPECT_TRUE(none.open_set_groups.empty());
 }
 
+TEST(EvaluationTest, GroupTemplatesScoreEachProbeAgainstItsOwnGroup) {
+  Tcn model = SmallModel();
+  // Sessions 0, 1 are group "a", 2, 3 group "b" (3 is also in "all", a
+  // second entry that does not pick its template group); 0 and 2 enroll.
+  const std::vector<std::vector<std::string>> groups = {{"a"}, {"a"}, {"b"}, {"b", "all"}};
+  const WindowSet windows = MakeWindows(4, 3);
+  EvalReport pooled = Evaluate(model, torch::kCPU, windows, {}, {}, {true, false, true, false},
+                               groups);
+  EXPECT_FALSE(pooled.has_open_set_own_group);
+  EvalReport own = Evaluate(model, torch::kCPU, windows, {}, {}, {true, false, true, false},
+                            groups, 1, /*group_templates=*/true);
+  ASSERT_TRUE(own.has_open_set_own_group);
+  EXPECT_EQ(own.open_set_own_group.probes, 3 * 2 * 2);  // Users x probe sessions x windows.
+  EXPECT_EQ(own.open_set_own_group.users, 3);
+  // Group "a" scored against templates from session 0 only: the same as
+  // evaluating sessions 0 and 1 alone.
+  WindowSet only_a;
+  only_a.length = windows.length;
+  only_a.channels = windows.channels;
+  for (int64_t i = 0; i < windows.size(); ++i) {
+    if (windows.sessions[i] > 1) continue;
+    only_a.values.insert(only_a.values.end(), windows.values.begin() + i * 32,
+                         windows.values.begin() + (i + 1) * 32);
+    only_a.users.push_back(windows.users[i]);
+    only_a.sessions.push_back(windows.sessions[i]);
+  }
+  EvalReport a = Evaluate(model, torch::kCPU, only_a, {}, {}, {true, false});
+  EXPECT_DOUBLE_EQ(own.open_set_groups.at("a").eer_pct, a.open_set.eer_pct);
+  EXPECT_DOUBLE_EQ(own.open_set_groups.at("a").top1_pct, a.open_set.top1_pct);
+  // The pooled per-group figure covers both groups' probes.
+  EXPECT_EQ(own.open_set_groups.at("a").probes + own.open_set_groups.at("b").probes,
+            own.open_set_own_group.probes);
+}
+
 }  // namespace
 }  // namespace tripletstream

@@ -67,6 +67,32 @@ TEST(DetCurveTest, RunsFromAcceptAllToRejectAllMonotonically) {
   EXPECT_TRUE(DetCurve({}, {0.1f}).empty());
 }
 
+// Two users whose walking and jogging look alike across users but are
+// distinct within each activity: pooled templates cannot tell them apart,
+// per-activity templates can.
+TEST(VerificationTest, PerGroupTemplatesScoreProbesAgainstTheirOwnGroup) {
+  // dim 2; group 0: A=(1,0), B=(0,1); group 1: A=(0,1), B=(1,0).
+  const std::vector<float> enroll = {1, 0, 0, 1, 0, 1, 1, 0};
+  const std::vector<int32_t> enroll_users = {0, 1, 0, 1};
+  const std::vector<int32_t> enroll_groups = {0, 0, 1, 1};
+  const std::vector<float> probe = {0.9f, 0.1f, 0.1f, 0.9f, 0.1f, 0.9f, 0.9f, 0.1f, 1, 0};
+  const std::vector<int32_t> probe_users = {0, 1, 0, 1, 0};
+  const std::vector<int32_t> probe_groups = {0, 0, 1, 1, -1};  // The last has no group.
+  const VerificationResult pooled =
+      EvaluateVerification(enroll, enroll_users, probe, probe_users, 2);
+  EXPECT_GE(pooled.eer_pct, 40);
+  const VerificationResult own = EvaluateGroupedVerification(
+      enroll, enroll_users, enroll_groups, probe, probe_users, probe_groups, 2);
+  EXPECT_EQ(own.probes, 4);
+  EXPECT_EQ(own.users, 2);
+  EXPECT_DOUBLE_EQ(own.eer_pct, 0);
+  EXPECT_DOUBLE_EQ(own.top1_pct, 100);
+  // A group nobody enrolled in scores nothing.
+  const VerificationResult none = EvaluateGroupedVerification(
+      enroll, enroll_users, {0, 0, 0, 0}, probe, probe_users, {1, 1, 1, 1, 1}, 2);
+  EXPECT_EQ(none.probes, 0);
+}
+
 TEST(VerificationTest, TemplatesScoresAndTopOne) {
   // 2-D unit embeddings. User 0 near (1,0), user 1 near (0,1).
   std::vector<float> enroll = {1, 0, 0.8f, 0.6f, 0, 1};
