@@ -88,7 +88,10 @@ ABSL_FLAG(double, dropout, 0.1, "TCN dropout.");
 ABSL_FLAG(int, embedding, 128, "Embedding size.");
 ABSL_FLAG(bool, weight_norm, false, "Weight-normalized convolutions.");
 ABSL_FLAG(int64_t, log_every, 50, "Steps between progress lines.");
-ABSL_FLAG(int64_t, eval_every, 0, "Steps between evaluations; 0 = at the end only.");
+ABSL_FLAG(int64_t, eval_every, -1,
+          "Steps between evaluations (each one also selects the model on validation users); "
+          "0 = at the end only; -1 = every 250 steps when the servers hold validation users, "
+          "else at the end only.");
 ABSL_FLAG(int64_t, checkpoint_every, 500, "Steps between checkpoints.");
 ABSL_FLAG(bool, eval, true, "Evaluate (EER, top-1) before and after training.");
 ABSL_FLAG(std::string, metrics, "", "Append JSON-lines metrics to this file.");
@@ -165,6 +168,10 @@ void KeepFreedMemoryForReuse() {
 
 // INVALID_ARGUMENT naming the first flag of `c` out of range.
 absl::Status CheckTrainConfig(const TrainConfig& c) {
+  if (c.eval_every < -1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--eval_every must be >= 0, or -1 for auto; got ", c.eval_every));
+  }
   if (!(c.stall_timeout_s >= 0) || !(c.give_up_after_s >= 0)) {
     return absl::InvalidArgumentError("--stall_timeout_s and --give_up_after_s must be >= 0");
   }

@@ -135,7 +135,20 @@ struct LoopState {
   BestModel best;                        // Model selection (rank 0).
   std::vector<uint64_t> step_digests;    // Per step of this run; 0 = no batch.
   std::vector<uint8_t> step_had_batch;
+  int64_t eval_every = 0;                // Resolved --eval_every (EvalEvery).
 };
+
+// --eval_every: -1 (auto) evaluates every kAutoEvalEvery steps when the
+// servers hold validation users, so model selection has candidates, and
+// only at the end otherwise.
+constexpr int64_t kAutoEvalEvery = 250;
+int64_t EvalEvery(const TrainConfig& config, const TrainingRun& run) {
+  if (config.eval_every >= 0) return config.eval_every;
+  for (const v1::SplitInfo& split : run.info.splits()) {
+    if (split.split() == v1::SPLIT_VAL && split.users() > 1) return kAutoEvalEvery;
+  }
+  return 0;
+}
 
 // This rank's batch for step `j` of the current epoch, or null when it has
 // none; checks it is the one the schedule names.
@@ -214,7 +227,7 @@ absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with
     if (config.checkpoint_every > 0 && run.meta.step % config.checkpoint_every == 0) {
       if (absl::Status s = SaveRun(run, result); !s.ok()) return s;
     }
-    if (config.eval_every > 0 && run.meta.step % config.eval_every == 0) {
+    if (loop.eval_every > 0 && run.meta.step % loop.eval_every == 0) {
       auto report = EvaluateAndLog(run, evaluator, log, loop.group);
       if (!report.ok()) return report.status();
       if (absl::Status s = ConsiderForSelection(*report, run, &loop.best); !s.ok()) return s;
@@ -400,6 +413,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
   // On CUDA: batches go through pinned host buffers and a copy stream.
   std::unique_ptr<DeviceInput> input = DeviceInput::ForDevice((*run)->device);
   LoopState loop{group.get(), reducer.get(), &*schedule, input.get()};
+  loop.eval_every = EvalEvery(config, **run);
   const Clock::time_point started = Clock::now();
   const int64_t first_step = (*run)->meta.step;
   absl::Status trained = TrainLoop(config, with, **run, **stream, **evaluator, log, loop, &result);

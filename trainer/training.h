@@ -49,7 +49,9 @@ struct TrainConfig {
   uint64_t seed = 1;
   TcnOptions model;               // in_channels is taken from the server.
   int64_t log_every = 50;
-  int64_t eval_every = 0;         // 0 = only at the end.
+  // Steps between evaluations; 0 = only at the end; -1 = every 250 steps
+  // when the servers hold validation users (model selection), else 0.
+  int64_t eval_every = 0;
   int64_t checkpoint_every = 500;
   bool eval_at_end = true;
   std::string metrics_path;       // JSON lines; empty = none.
