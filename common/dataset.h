@@ -2,6 +2,7 @@
 #define TRIPLETSTREAM_COMMON_DATASET_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,14 +10,22 @@ namespace tripletstream {
 
 // One recording: the rows of one user in one session, row-major
 // (rows x channels), in file order.
+// The values are either owned (`values`, while loading and preparing) or,
+// for a dataset memory-mapped from the cache (common/dataset_cache.h), a
+// read-only view (`view`, kept alive by Dataset::storage). Readers use
+// data() and floats().
 struct Series {
   int32_t user = 0;     // Index into Dataset::user_names.
   int32_t session = 0;  // Index into Dataset::session_names.
   std::vector<float> values;
+  const float* view = nullptr;
+  int64_t view_floats = 0;
 
-  int64_t rows(int channels) const {
-    return channels == 0 ? 0 : static_cast<int64_t>(values.size()) / channels;
+  const float* data() const { return view != nullptr ? view : values.data(); }
+  int64_t floats() const {
+    return view != nullptr ? view_floats : static_cast<int64_t>(values.size());
   }
+  int64_t rows(int channels) const { return channels == 0 ? 0 : floats() / channels; }
 };
 
 // Parsed sensor data of every user. Users and sessions are named; ids are
@@ -27,6 +36,9 @@ struct Dataset {
   std::vector<std::string> user_names;
   std::vector<std::string> session_names;
   std::vector<Series> series;
+  // Keeps the memory of viewed series alive (a mapped cache file); null when
+  // every series owns its values.
+  std::shared_ptr<const void> storage;
 
   int channels() const { return static_cast<int>(channel_names.size()); }
 };

@@ -42,7 +42,7 @@ struct PreparedDataset {
     return static_cast<int64_t>(config.window_length) * channels();
   }
   const float* WindowData(const WindowRef& w) const {
-    return data.series[w.series].values.data() +
+    return data.series[w.series].data() +
            static_cast<int64_t>(w.offset) * channels();
   }
 };

@@ -5,6 +5,7 @@
 start_server() {
   local log=$1
   shift
+  : >"$log"  # Exists before the background redirect opens it.
   "$BIN/tripletstream-server" --port=0 "$@" >"$log" 2>&1 &
   SERVER_PID=$!
   SERVER_PORT=""

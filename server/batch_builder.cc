@@ -201,7 +201,7 @@ void BatchBuilder::WarpWindow(const WindowRef& w, CounterRng& rng, float* dst) c
   // Centered on the window's own span, kept inside the series.
   double start = w.offset + (length - 1 - span) / 2;
   start = std::clamp(start, 0.0, room - span);
-  const float* series = dataset_.data.series[w.series].values.data();
+  const float* series = dataset_.data.series[w.series].data();
   const double last = length > 1 ? length - 1 : 1;
   for (int t = 0; t < length; ++t) {
     const double u = t / last;

@@ -21,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/derived_channels.h"
+#include "common/dataset_cache.h"
 #include "common/dataset_loader.h"
 #include "common/prepared_dataset.h"
 #include "common/program_init.h"
@@ -86,6 +87,10 @@ ABSL_FLAG(bool, rotate, false,
 ABSL_FLAG(float, time_warp, 0.0f,
           "Augmentation: read each training window at a speed drifting linearly between two "
           "random rates in [1-w, 1+w] (w <= 0.5), resampled to the window length; 0 = off.");
+ABSL_FLAG(std::string, cache_dir, "",
+          "Keep the prepared dataset here (one file per set of input files and flags) and "
+          "memory-map it on later starts: no CSV parsing, one copy in the page cache for "
+          "every server on the node. Stale or damaged caches are rebuilt. Empty: off.");
 ABSL_FLAG(int, max_batch_size, 4096, "Largest batch (B, P*K or windows) a client may ask.");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain: serve gRPC over TLS (with --tls_key). Files are re-read "
@@ -198,12 +203,11 @@ absl::Status BuildServiceConfig(DataServiceConfig* config) {
   return absl::OkStatus();
 }
 
-void LogSummary(const LoadedData& loaded, const PreparedDataset& d) {
-  const LoadStats& s = loaded.stats;
+void LogSummary(const LoadStats& s, const PreparedDataset& d, bool from_cache) {
   LOG(INFO) << absl::StrFormat(
-      "ingest: %d files (%d skipped), %.1f MB, rows kept %d skipped %d, %.3f s, %.0f MB/s",
-      s.files_loaded, s.files_skipped, s.bytes / 1e6, s.rows_kept, s.rows_skipped,
-      s.seconds, s.mb_per_s());
+      "ingest%s: %d files (%d skipped), %.1f MB, rows kept %d skipped %d, %.3f s, %.0f MB/s",
+      from_cache ? " (from the dataset cache, no file parsed)" : "", s.files_loaded,
+      s.files_skipped, s.bytes / 1e6, s.rows_kept, s.rows_skipped, s.seconds, s.mb_per_s());
   LOG(INFO) << "channels (" << d.channels() << "): "
             << absl::StrJoin(d.data.channel_names, ",");
   for (int i = 0; i < kNumSplits; ++i) {
@@ -288,9 +292,47 @@ absl::StatusOr<std::unique_ptr<DataServer>> ListenBeforeLoading(
   return server;
 }
 
-// Loads, reports and prepares the dataset.
+// With --cache_dir: the cached prepared dataset for these inputs, mapped,
+// or null when there is none (or it is unusable, which is logged: it is
+// then rebuilt). `key`/`path` are set when the inputs could be listed.
+std::shared_ptr<const PreparedDataset> FromCache(const LoaderConfig& loader_config,
+                                                 const PreprocessConfig& prep, std::string* key,
+                                                 std::string* path, LoadStats* stats) {
+  const std::string dir = absl::GetFlag(FLAGS_cache_dir);
+  if (dir.empty()) return nullptr;
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::string> listed = DatasetCacheKey(loader_config, prep);
+  if (!listed.ok()) return nullptr;  // The load reports the missing folder.
+  *key = *std::move(listed);
+  *path = DatasetCachePath(dir, *key);
+  absl::StatusOr<CachedDataset> cached = OpenDatasetCache(*path, *key, prep);
+  if (!cached.ok()) {
+    if (absl::IsNotFound(cached.status())) {
+      LOG(INFO) << "dataset cache: none yet for these inputs (" << *path << "); building it";
+    } else {
+      LOG(WARNING) << "dataset cache unusable, rebuilding it: " << cached.status().message();
+    }
+    return nullptr;
+  }
+  *stats = cached->stats;
+  stats->seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  LOG(INFO) << absl::StrFormat("dataset cache: mapped %s (%.1f MB, shared with every server "
+                               "mapping it) in %.3f s",
+                               *path, cached->file_bytes / 1e6, stats->seconds);
+  std::shared_ptr<const PreparedDataset> dataset = std::move(cached->dataset);
+  LogSummary(*stats, *dataset, /*from_cache=*/true);
+  return dataset;
+}
+
+// Loads, reports and prepares the dataset (from --cache_dir when it holds
+// it; otherwise it is written there and mapped back, so this server shares
+// the copy too).
 absl::StatusOr<std::shared_ptr<const PreparedDataset>> LoadAndPrepare(
     const LoaderConfig& loader_config, const PreprocessConfig& prep, LoadStats* stats) {
+  std::string cache_key, cache_path;
+  if (auto cached = FromCache(loader_config, prep, &cache_key, &cache_path, stats)) {
+    return cached;
+  }
   absl::StatusOr<LoadedData> loaded = LoadDataset(loader_config);
   if (!loaded.ok()) {
     return absl::Status(loaded.status().code(), absl::StrCat("cannot load ", loader_config.root,
@@ -309,8 +351,21 @@ absl::StatusOr<std::shared_ptr<const PreparedDataset>> LoadAndPrepare(
                                      prepared.status().ToString()));
   }
   std::shared_ptr<const PreparedDataset> dataset = *std::move(prepared);
-  LogSummary(data, *dataset);
+  LogSummary(data.stats, *dataset, /*from_cache=*/false);
   *stats = data.stats;
+  if (!cache_path.empty()) {
+    absl::Status written = WriteDatasetCache(cache_path, cache_key, *dataset, data.stats);
+    absl::StatusOr<CachedDataset> mapped =
+        written.ok() ? OpenDatasetCache(cache_path, cache_key, prep)
+                     : absl::StatusOr<CachedDataset>(written);
+    if (mapped.ok()) {
+      LOG(INFO) << "dataset cache: wrote " << cache_path << " and serves from it";
+      dataset = std::move(mapped->dataset);
+    } else {
+      LOG(WARNING) << "dataset cache not written, serving from memory: "
+                   << mapped.status().message();
+    }
+  }
   return dataset;
 }
 
