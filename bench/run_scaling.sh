@@ -5,6 +5,15 @@
 # run and the stream digest, which must not change with N.
 #
 #   bench/run_scaling.sh [DATA_DIR] [MAX_SERVERS]   (defaults: ../shared/data/motionsense, 4)
+#
+# Capped mode (CPU_CAP=0.1): each server runs in its own cgroup with that
+# CPU quota (cgroup v2 cpu.max or v1 cpu.cfs_quota_us, as root; skipped with
+# a message where neither is writable), with augmentation on (SERVER_FLAGS,
+# default --jitter=0.03 --scale=0.1 --shift=8) so the servers are CPU-bound,
+# and the probe uncapped. Server counts are COUNTS (default "1 2 4 8"); each
+# line adds the probe's CPU seconds, and a summary prints throughput,
+# efficiency (throughput / (N x one server's)) and the probe's CPU per N.
+#   CPU_CAP=0.1 bench/run_scaling.sh ../shared/data/motionsense
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/motionsense}
@@ -12,24 +21,108 @@ MAX=${2:-4}
 BIN=${BUILD_DIR:-build}/bin
 REPS=${REPS:-3}
 EPOCHS=${EPOCHS:-5}
+CAP=${CPU_CAP:-}
 REGEX='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
 source scripts/lib_server.sh
 WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true
+  wait 2>/dev/null || true
+  # The cgroups this script made (make_cgroup runs in subshells).
+  for g in /sys/fs/cgroup/ts_scaling_* /sys/fs/cgroup/cpu/ts_scaling_*; do
+    [[ -d "$g" ]] && rmdir "$g" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1e6}' /proc/meminfo)," \
      "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "data: $DATA"
-pids=(); addresses=()
-for n in $(seq 1 "$MAX"); do
-  start_server "$WORK/server$n.log" --data="$DATA" --user_regex="$REGEX" --threads=1 \
-    --stats_interval_s=0 --ingest_threads=1
-  pids+=("$SERVER_PID"); addresses+=("127.0.0.1:$SERVER_PORT")
-  list=$(IFS=,; echo "${addresses[*]}")
+
+# make_cgroup NAME: a cgroup capped at $CAP CPUs; prints the file a PID is
+# written to, or nothing when no cgroup is writable.
+make_cgroup() {
+  local name=$1 period=100000 quota
+  quota=$(awk -v c="$CAP" -v p=$period 'BEGIN { printf "%d", c * p }')
+  if [[ -w /sys/fs/cgroup/cgroup.subtree_control ]] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+    local g=/sys/fs/cgroup/$name
+    mkdir -p "$g" && echo "$quota $period" >"$g/cpu.max" || return 0
+    echo "$g/cgroup.procs"
+  elif [[ -d /sys/fs/cgroup/cpu && -w /sys/fs/cgroup/cpu ]]; then
+    local g=/sys/fs/cgroup/cpu/$name
+    mkdir -p "$g" && echo $period >"$g/cpu.cfs_period_us" && echo "$quota" >"$g/cpu.cfs_quota_us" || return 0
+    echo "$g/cgroup.procs"
+  fi
+}
+
+if [[ -z "$CAP" ]]; then
+  pids=(); addresses=()
+  for n in $(seq 1 "$MAX"); do
+    start_server "$WORK/server$n.log" --data="$DATA" --user_regex="$REGEX" --threads=1 \
+      --stats_interval_s=0 --ingest_threads=1
+    pids+=("$SERVER_PID"); addresses+=("127.0.0.1:$SERVER_PORT")
+    list=$(IFS=,; echo "${addresses[*]}")
+    for i in $(seq 1 "$REPS"); do
+      line=$("$BIN/tripletstream-probe" --servers="$list" --batch_size=64 --info=false \
+               --epochs="$EPOCHS" | tail -1)
+      echo "servers=$n run=$i $line"
+    done
+  done
+  for pid in "${pids[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
+  exit 0
+fi
+
+# ---- capped mode ---------------------------------------------------------
+COUNTS=${COUNTS:-1 2 4 8}
+FLAGS=(${SERVER_FLAGS:---jitter=0.03 --scale=0.1 --shift=8})
+probe_file=$(make_cgroup "ts_scaling_writable_check")
+if [[ -z "$probe_file" ]]; then
+  echo "run_scaling: CPU_CAP needs a writable cgroup (v2 cpu.max or v1 cpu controller, as root); skipped" >&2
+  exit 0
+fi
+echo "cap: $CAP CPU per server ($(dirname "$probe_file")), server flags: ${FLAGS[*]}"
+# Written once at full speed, then mapped by every capped server.
+"$BIN/tripletstream-server" --data="$DATA" --user_regex="$REGEX" --cache_dir="$WORK/cache" \
+  --dry_run >"$WORK/cache.log" 2>&1
+max=0; for n in $COUNTS; do (( n > max )) && max=$n; done
+addresses=()
+for k in $(seq 1 "$max"); do
+  procs=$(make_cgroup "ts_scaling_server$k")
+  : >"$WORK/server$k.log"
+  sh -c 'echo $$ > "$1"; shift; exec "$@"' sh "$procs" "$BIN/tripletstream-server" --port=0 \
+    --data="$DATA" --user_regex="$REGEX" --cache_dir="$WORK/cache" --threads=1 \
+    --stats_interval_s=0 "${FLAGS[@]}" >"$WORK/server$k.log" 2>&1 &
+done
+for k in $(seq 1 "$max"); do
+  port=""
+  for _ in $(seq 1 600); do
+    port=$(sed -n 's/.*serving on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$WORK/server$k.log" | head -1)
+    [[ -n "$port" ]] && break; sleep 0.1
+  done
+  [[ -n "$port" ]] || { echo "server $k did not start:" >&2; cat "$WORK/server$k.log" >&2; exit 1; }
+  addresses+=("127.0.0.1:$port")
+done
+declare -A best cpu
+for n in $COUNTS; do
+  list=$(IFS=,; echo "${addresses[*]:0:$n}")
   for i in $(seq 1 "$REPS"); do
-    line=$("$BIN/tripletstream-probe" --servers="$list" --batch_size=64 --info=false \
-             --epochs="$EPOCHS" | tail -1)
-    echo "servers=$n run=$i $line"
+    /usr/bin/time -f "probe_cpu_s=%U+%S" -o "$WORK/time.txt" "$BIN/tripletstream-probe" \
+      --servers="$list" --batch_size=64 --info=false --epochs="$EPOCHS" >"$WORK/probe.txt"
+    line=$(tail -1 "$WORK/probe.txt")
+    probe_cpu=$(awk -F'[=+]' '/probe_cpu_s/ { printf "%.2f", $2 + $3 }' "$WORK/time.txt")
+    echo "servers=$n run=$i $line probe_cpu_s=$probe_cpu"
+    rate=$(sed -n 's/.*triplets_per_s=\([0-9.]*\).*/\1/p' <<<"$line")
+    if [[ -z "${best[$n]:-}" ]] || awk -v a="$rate" -v b="${best[$n]}" 'BEGIN { exit !(a > b) }'; then
+      best[$n]=$rate; cpu[$n]=$probe_cpu
+    fi
   done
 done
-for pid in "${pids[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
+first=${COUNTS%% *}
+echo
+echo "| servers (${CAP} CPU each) | triplets/s (best of $REPS) | efficiency | probe CPU s |"
+echo "|---|---|---|---|"
+for n in $COUNTS; do
+  awk -v n="$n" -v r="${best[$n]}" -v one="${best[$first]}" -v f="$first" -v c="${cpu[$n]}" \
+    'BEGIN { printf "| %d | %.0f | %.2f | %s |\n", n, r, r / (n / f * one), c }'
+done
