@@ -27,6 +27,10 @@ absl::Status Validate(const BatchStreamOptions& o) {
     return absl::InvalidArgumentError(
         absl::StrCat("prefetch_per_shard must be >= 1, got ", o.prefetch_per_shard));
   }
+  if (!(o.resolve_interval_s >= 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("resolve_interval_s must be >= 0, got ", o.resolve_interval_s));
+  }
   if (!(o.client.stall_timeout_s >= 0) || !(o.client.give_up_after_s >= 0)) {
     return absl::InvalidArgumentError("stall_timeout_s and give_up_after_s must be >= 0");
   }
@@ -58,6 +62,7 @@ BatchStream::BatchStream(BatchStreamOptions options, std::vector<std::string> ad
   epoch_ = options_.start_epoch;
   next_index_ = options_.start_index;
   reader_epoch_ = options_.start_epoch;
+  last_resolve_ = std::chrono::steady_clock::now();
   StartEpoch(std::move(addresses), options_.start_index, options_.end_index);
 }
 
@@ -114,7 +119,8 @@ void BatchStream::StartEpoch(std::vector<std::string> addresses, int64_t start_i
   std::swap(reader_, reader);
 }
 
-std::vector<std::string> BatchStream::Reresolve() const {
+std::vector<std::string> BatchStream::Reresolve() {
+  last_resolve_ = std::chrono::steady_clock::now();
   std::vector<std::string> current = servers();
   auto refreshed = options_.resolve(options_.servers);
   if (!refreshed.ok() || refreshed->empty()) {
@@ -129,12 +135,32 @@ std::vector<std::string> BatchStream::Reresolve() const {
   return *refreshed;
 }
 
+void BatchStream::MaybeRebalance() {
+  if (options_.resolve_interval_s <= 0 ||
+      std::chrono::steady_clock::now() - last_resolve_ <
+          std::chrono::duration<double>(options_.resolve_interval_s)) {
+    return;
+  }
+  last_resolve_ = std::chrono::steady_clock::now();
+  auto refreshed = options_.resolve(options_.servers);
+  if (!refreshed.ok() || refreshed->empty() || *refreshed == servers()) return;
+  // The rest of this epoch from the next index this reader has not handed
+  // out; the first epoch keeps its end.
+  const int64_t from = next_index_.load();
+  const bool first_epoch = epochs_completed_.load() == 0;
+  LOG(INFO) << "servers changed within epoch " << reader_epoch_ << " (now "
+            << absl::StrJoin(*refreshed, ", ") << "): re-split from batch " << from;
+  ++rebalances_;
+  StartEpoch(*std::move(refreshed), from, first_epoch ? options_.end_index : 0);
+}
+
 absl::StatusOr<std::unique_ptr<v1::Batch>> BatchStream::Next() {
   for (;;) {
     if (reader_ == nullptr) {
       return absl::OutOfRangeError(
           absl::StrCat("end of stream after ", options_.epochs, " epoch(s)"));
     }
+    MaybeRebalance();
     const auto started = std::chrono::steady_clock::now();
     absl::StatusOr<Delivery> item = reader_->Next();
     wait_ns_.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -194,6 +220,7 @@ BatchStreamStats BatchStream::stats() const {
   s.reconnects = counters_.reconnects.load();
   s.stalls = counters_.stalls.load();
   s.epochs_completed = epochs_completed_.load();
+  s.rebalances = rebalances_.load(std::memory_order_relaxed);
   s.wait_seconds = wait_ns_.load(std::memory_order_relaxed) / 1e9;
   return s;
 }

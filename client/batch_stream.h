@@ -2,6 +2,7 @@
 #define TRIPLETSTREAM_CLIENT_BATCH_STREAM_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -44,6 +45,12 @@ struct BatchStreamOptions {
   // this reads a window [start_index, end_index) of one epoch.
   int64_t end_index = 0;
   int prefetch_per_shard = 4;  // Batches buffered per server shard.
+  // Also re-resolve the names every this many seconds within an epoch; when
+  // the addresses changed, the rest of the epoch is re-split over the new
+  // ones from the next batch index (buffered batches past it are dropped
+  // and asked again), so servers that join serve within this bound and
+  // servers that leave lose nothing. 0 = only at epoch boundaries.
+  double resolve_interval_s = 0;
   ClientOptions client;
 };
 
@@ -55,6 +62,7 @@ struct BatchStreamStats {
   int64_t reconnects = 0;        // Streams re-opened on another server.
   int64_t stalls = 0;            // Of those, streams past the progress deadline.
   int64_t epochs_completed = 0;
+  int64_t rebalances = 0;        // Mid-epoch re-splits over changed addresses.
   double wait_seconds = 0;       // Time Next() blocked waiting for data.
 };
 
@@ -100,7 +108,10 @@ class BatchStream {
   BatchStream(BatchStreamOptions options, std::vector<std::string> addresses);
   void StartEpoch(std::vector<std::string> addresses, int64_t start_index, int64_t end_index);
   // The current names' addresses, or the last ones when resolution fails.
-  std::vector<std::string> Reresolve() const;
+  std::vector<std::string> Reresolve();
+  // With resolve_interval_s: re-splits the rest of the epoch when the
+  // names' addresses changed since the last look.
+  void MaybeRebalance();
   int CounterOf(const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address);
 
@@ -122,6 +133,8 @@ class BatchStream {
   int64_t reader_epoch_ = 0;
   int64_t reader_start_index_ = 0;
   int64_t delivered_this_epoch_ = 0;
+  std::chrono::steady_clock::time_point last_resolve_;
+  std::atomic<int64_t> rebalances_{0};
 };
 
 }  // namespace tripletstream

@@ -35,6 +35,9 @@ ABSL_FLAG(bool, positive_other_session, false,
           "Draw positives from another session of the anchor's user.");
 ABSL_FLAG(bool, info, true, "Print the dataset info first.");
 ABSL_FLAG(double, timeout_s, 30, "Deadline of the dataset info call in seconds.");
+ABSL_FLAG(double, resolve_interval_s, 0,
+          "Re-resolve --servers every this many seconds within an epoch and re-split the "
+          "rest of it over the addresses found; 0 = only at epoch boundaries.");
 ABSL_FLAG(double, stall_timeout_s, 30,
           "Progress deadline: a server that sends no batch for this long is "
           "failed over like a dead one; 0 = wait forever.");
@@ -91,6 +94,7 @@ int Run() {
   o.rank = absl::GetFlag(FLAGS_rank);
   o.world_size = absl::GetFlag(FLAGS_world_size);
   o.prefetch_per_shard = absl::GetFlag(FLAGS_prefetch);
+  o.resolve_interval_s = absl::GetFlag(FLAGS_resolve_interval_s);
   o.client.rpc_timeout_s = absl::GetFlag(FLAGS_timeout_s);
   o.client.stall_timeout_s = absl::GetFlag(FLAGS_stall_timeout_s);
   o.client.give_up_after_s = absl::GetFlag(FLAGS_give_up_after_s);
@@ -126,9 +130,10 @@ int Run() {
   }
   if (o.prefetch_per_shard < 1) return Fail(2, "--prefetch must be >= 1");
   if (!(o.client.rpc_timeout_s > 0) || !(o.client.stall_timeout_s >= 0) ||
-      !(o.client.give_up_after_s >= 0) || !(config.read_delay_ms >= 0)) {
-    return Fail(2, "--timeout_s must be > 0; --stall_timeout_s, --give_up_after_s and "
-                   "--read_delay_ms >= 0");
+      !(o.client.give_up_after_s >= 0) || !(config.read_delay_ms >= 0) ||
+      !(o.resolve_interval_s >= 0)) {
+    return Fail(2, "--timeout_s must be > 0; --stall_timeout_s, --give_up_after_s, "
+                   "--resolve_interval_s and --read_delay_ms >= 0");
   }
   if (batches > 0) o.end_index = o.start_index + batches;
   if (absl::GetFlag(FLAGS_info)) {

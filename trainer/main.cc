@@ -37,7 +37,12 @@
 
 ABSL_FLAG(std::string, servers, "127.0.0.1:50051",
           "Comma separated data servers; dns:///HOST:PORT expands to every address HOST "
-          "resolves to (e.g. a Kubernetes headless Service), re-resolved every epoch.");
+          "resolves to (e.g. a Kubernetes headless Service), re-resolved every epoch and "
+          "every --resolve_interval_s.");
+ABSL_FLAG(double, resolve_interval_s, 30,
+          "Re-resolve --servers every this many seconds within an epoch and re-split the "
+          "rest of it over the addresses found, so servers an autoscaler adds serve within "
+          "this bound (exactly once still); 0 = only at epoch boundaries.");
 ABSL_FLAG(double, stall_timeout_s, 30,
           "A data server that sends no batch for this long (frozen, overloaded) is "
           "failed over like a dead one; 0 = wait forever.");
@@ -172,8 +177,9 @@ absl::Status CheckTrainConfig(const TrainConfig& c) {
     return absl::InvalidArgumentError(
         absl::StrCat("--eval_every must be >= 0, or -1 for auto; got ", c.eval_every));
   }
-  if (!(c.stall_timeout_s >= 0) || !(c.give_up_after_s >= 0)) {
-    return absl::InvalidArgumentError("--stall_timeout_s and --give_up_after_s must be >= 0");
+  if (!(c.stall_timeout_s >= 0) || !(c.give_up_after_s >= 0) || !(c.resolve_interval_s >= 0)) {
+    return absl::InvalidArgumentError(
+        "--stall_timeout_s, --give_up_after_s and --resolve_interval_s must be >= 0");
   }
   if (!(c.softmax_weight >= 0) || !(c.softmax_scale > 0) || !std::isfinite(c.softmax_weight) ||
       !std::isfinite(c.softmax_scale)) {
@@ -223,6 +229,7 @@ absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
   TrainConfig c;
   c.servers = SplitServerList(absl::GetFlag(FLAGS_servers));
   c.stall_timeout_s = absl::GetFlag(FLAGS_stall_timeout_s);
+  c.resolve_interval_s = absl::GetFlag(FLAGS_resolve_interval_s);
   c.give_up_after_s = absl::GetFlag(FLAGS_give_up_after_s);
   c.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
            absl::GetFlag(FLAGS_tls_ca)};

@@ -319,6 +319,7 @@ BatchStreamOptions StreamOptions(const TrainConfig& config, const TrainingRun& r
   o.rank = config.distributed.rank;
   o.world_size = config.distributed.world_size;
   o.prefetch_per_shard = config.prefetch_per_shard;
+  o.resolve_interval_s = config.resolve_interval_s;
   o.client = ClientOptionsOf(config);
   v1::StreamTripletsRequest& request = o.request;
   request.set_seed(config.seed);

@@ -70,6 +70,8 @@ struct TrainConfig {
   // A data server that sends nothing for this long is failed over like a
   // dead one (client/ progress deadline); 0 = wait forever.
   double stall_timeout_s = 30;
+  // Re-resolve the servers within an epoch this often (client/ BatchStream).
+  double resolve_interval_s = 30;
   double give_up_after_s = 60;    // No server delivered for this long: fail.
   TlsFiles tls;                   // TLS to the servers; plaintext when empty.
   int torch_threads = 0;          // Intra-op threads; 0 = hardware concurrency.

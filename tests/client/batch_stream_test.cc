@@ -223,6 +223,37 @@ TEST_F(BatchStreamTest, RollsOverEpochsAndReresolvesNamesAtEachBoundary) {
   EXPECT_EQ((*stream)->position().epoch, kEpoch + 3);
 }
 
+// With resolve_interval_s, servers that appear or go away behind a name
+// are taken in within the epoch, from the next batch index: the epoch is
+// still every batch once, in order.
+TEST_F(BatchStreamTest, ServersThatJoinOrLeaveMidEpochAreTakenInExactlyOnce) {
+  BatchStreamOptions options = Options(4);
+  options.servers = {"dns:///data:1"};
+  options.resolve_interval_s = 1e-9;  // Look before every batch.
+  int resolutions = 0;
+  options.resolve = [&](const std::vector<std::string>&)
+      -> absl::StatusOr<std::vector<std::string>> {
+    ++resolutions;
+    // Server 0 alone, then all three (the autoscaler added two), then 1 and
+    // 2 (server 0 scaled away), then a failed lookup (keep what we have).
+    if (resolutions <= 5) return std::vector<std::string>{cluster_->Address(0)};
+    if (resolutions <= 20) return cluster_->Addresses();
+    if (resolutions <= 30) {
+      return std::vector<std::string>{cluster_->Address(1), cluster_->Address(2)};
+    }
+    return absl::UnavailableError("resolver down");
+  };
+  auto stream = BatchStream::Open(options);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  std::vector<uint64_t> digests = ReadDisturbed(**stream, SIZE_MAX, [] {});
+  EXPECT_EQ(digests, Reference(4));
+  const BatchStreamStats stats = (*stream)->stats();
+  EXPECT_EQ(stats.rebalances, 2);
+  ASSERT_EQ(stats.servers.size(), 3u);
+  for (int64_t n : stats.batches_per_server) EXPECT_GT(n, 0);
+  EXPECT_GT(resolutions, 30);
+}
+
 TEST_F(BatchStreamTest, ResumingAtAPositionGivesTheRestOfTheStream) {
   BatchStreamOptions options = Options(4);
   options.epochs = 2;

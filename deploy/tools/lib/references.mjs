@@ -99,6 +99,15 @@ export function checkReferences(objects, report) {
     if (!objects.some((o) => o.kind === ref.kind && o.metadata?.name === ref.name)) {
       report(h, `scaleTargetRef ${ref.kind}/${ref.name} is not in the manifests`);
     }
+    // An External metric must be one a prometheus-adapter rule in the
+    // manifests names (`as: "NAME"`).
+    for (const m of h.spec?.metrics ?? []) {
+      if (m.type !== "External") continue;
+      const name = m.external?.metric?.name;
+      const defined = byKind("ConfigMap").some((c) =>
+        Object.values(c.data ?? {}).some((text) => String(text).includes(`as: "${name}"`)));
+      if (!defined) report(h, `external metric ${name} has no prometheus-adapter rule in the manifests`);
+    }
   }
   for (const m of byKind("ServiceMonitor")) {
     const svc = byKind("Service").find((s) => matches(m.spec?.selector, s.metadata?.labels ?? {}));
