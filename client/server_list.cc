@@ -5,15 +5,19 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
+#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace tripletstream {
 namespace {
 
 constexpr char kDnsPrefix[] = "dns:///";
+constexpr char kFilePrefix[] = "file:";
 
 absl::StatusOr<std::vector<std::string>> Resolve(const std::string& entry) {
   const std::string target = entry.substr(sizeof(kDnsPrefix) - 1);
@@ -52,11 +56,41 @@ absl::StatusOr<std::vector<std::string>> Resolve(const std::string& entry) {
   return out;
 }
 
+// The HOST:PORT lines of a server list file ('#' comments, blank lines
+// skipped), in file order.
+absl::StatusOr<std::vector<std::string>> ReadServerFile(const std::string& entry) {
+  const std::string path = entry.substr(std::strlen(kFilePrefix));
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("server list file ", path, " cannot be read"));
+  }
+  std::vector<std::string> out;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const std::string item(absl::StripAsciiWhitespace(line.substr(0, line.find('#'))));
+    if (item.empty()) continue;
+    if (item.rfind(':') == std::string::npos || absl::StrContains(item, ' ')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", number, ": '", item, "' is not HOST:PORT"));
+    }
+    out.push_back(item);
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> ExpandServers(const std::vector<std::string>& servers) {
   std::vector<std::string> out;
   for (const std::string& entry : servers) {
+    if (absl::StartsWith(entry, kFilePrefix)) {
+      auto listed = ReadServerFile(entry);
+      if (!listed.ok()) return listed.status();
+      for (const std::string& address : *listed) {
+        if (std::find(out.begin(), out.end(), address) == out.end()) out.push_back(address);
+      }
+      continue;
+    }
     if (!absl::StartsWith(entry, kDnsPrefix)) {
       // gRPC's static address lists, "ipv4:A:P,B:P" and "ipv6:[A]:P,...",
       // arrive split at the commas: each item is one server.

@@ -14,8 +14,12 @@ namespace tripletstream {
 // HOST resolves to (a Kubernetes headless Service gives one per pod), sorted so
 // every trainer shards the same way. gRPC's static lists ("ipv4:A:P,B:P",
 // "ipv6:[A]:P,...", already split at the commas) lose their scheme; other
-// entries are kept as they are. Duplicates are removed. NOT_FOUND names an entry that does not resolve;
-// INVALID_ARGUMENT one without a port.
+// entries are kept as they are. `file:PATH` entries are replaced by the
+// HOST:PORT lines of that file ('#' comments allowed), read at every
+// resolution: a controller that starts servers on plain hosts appends them
+// there. Duplicates are removed. NOT_FOUND names an entry that does not
+// resolve or a file that cannot be read; INVALID_ARGUMENT one without a port
+// (with the file and line).
 absl::StatusOr<std::vector<std::string>> ExpandServers(const std::vector<std::string>& servers);
 
 // Turns the names a user gave into server addresses (ExpandServers, or a

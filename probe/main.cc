@@ -19,7 +19,8 @@
 
 ABSL_FLAG(std::string, servers, "127.0.0.1:50051",
           "Comma separated servers: host:port, dns:///NAME:PORT (every address "
-          "of NAME, re-resolved each epoch) or ipv4:/ipv6: lists.");
+          "of NAME, re-resolved each epoch), file:PATH (HOST:PORT lines) or ipv4:/ipv6: "
+          "lists.");
 ABSL_FLAG(int64_t, batches, 0, "Batches to pull; 0 = the rest of the epoch.");
 ABSL_FLAG(int, batch_size, 64, "Triplets per batch (mode triplet).");
 ABSL_FLAG(std::string, mode, "triplet", "triplet or pk.");

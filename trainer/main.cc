@@ -36,7 +36,8 @@
 #include "trainer/training.h"
 
 ABSL_FLAG(std::string, servers, "127.0.0.1:50051",
-          "Comma separated data servers; dns:///HOST:PORT expands to every address HOST "
+          "Comma separated data servers; file:PATH lists HOST:PORT lines (re-read like a name); "
+          "dns:///HOST:PORT expands to every address HOST "
           "resolves to (e.g. a Kubernetes headless Service), re-resolved every epoch and "
           "every --resolve_interval_s.");
 ABSL_FLAG(double, resolve_interval_s, 30,

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/testing/temp_dir.h"
+
 namespace tripletstream {
 namespace {
 
@@ -27,6 +29,25 @@ TEST(ServerListTest, StaticAddressListsBecomeOneServerPerAddress) {
   auto out = ExpandServers({"ipv4:127.0.0.1:7000", "127.0.0.2:7001", "ipv6:[::1]:7002"});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(*out, (std::vector<std::string>{"127.0.0.1:7000", "127.0.0.2:7001", "[::1]:7002"}));
+}
+
+TEST(ServerListTest, FileEntriesListTheServersOfTheFileAsItIsNow) {
+  testing::TempDir dir;
+  const std::string path =
+      dir.WriteFile("servers", "# the data servers\n10.0.0.1:50051\n\n10.0.0.2:50051  # b\n");
+  auto first = ExpandServers({"file:" + path, "10.0.0.9:1"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, (std::vector<std::string>{"10.0.0.1:50051", "10.0.0.2:50051", "10.0.0.9:1"}));
+  dir.WriteFile("servers", "10.0.0.2:50051\n10.0.0.3:50051\n");  // A controller rewrote it.
+  auto second = ExpandServers({"file:" + path});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, (std::vector<std::string>{"10.0.0.2:50051", "10.0.0.3:50051"}));
+  dir.WriteFile("servers", "10.0.0.2:50051\nnot a server\n");
+  auto bad = ExpandServers({"file:" + path});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(path + ":2"), std::string::npos) << bad.status();
+  EXPECT_EQ(ExpandServers({"file:" + path + ".missing"}).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST(ServerListTest, ErrorsNameTheEntry) {
