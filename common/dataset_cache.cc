@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <set>
 #include <utility>
 #include <vector>
 
@@ -174,42 +173,16 @@ absl::StatusOr<std::string> DatasetCacheKey(const LoaderConfig& loader,
       split.test_fraction, split.seed, split.test_user_regex, split.val_user_regex,
       split.holdout_session_regex, prep.derived.magnitudes ? 1 : 0,
       absl::StrJoin(prep.derived.sums, ";"), prep.derived.keep_axes ? 1 : 0);
-  // The files, as the loader finds them: the suffix, symlinked folders
-  // followed, each folder (device, inode) listed once.
-  std::vector<std::string> files;
-  std::set<std::pair<dev_t, ino_t>> seen;
-  struct stat st;
-  if (::stat(root.c_str(), &st) == 0) seen.insert({st.st_dev, st.st_ino});
-  fs::recursive_directory_iterator it(
-      root, fs::directory_options::follow_directory_symlink |
-                fs::directory_options::skip_permission_denied,
-      ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot list ", root.string(), ": ",
-                                                     ec.message()));
-  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) {
-      return absl::UnavailableError(absl::StrCat("cannot list ", root.string(), ": ",
-                                                 ec.message()));
-    }
-    const fs::path& path = it->path();
-    if (::stat(path.c_str(), &st) != 0) continue;  // A dangling link.
-    if (S_ISDIR(st.st_mode)) {
-      if (!seen.insert({st.st_dev, st.st_ino}).second) it.disable_recursion_pending();
-      continue;
-    }
-    const std::string name = path.filename().string();
-    if (!S_ISREG(st.st_mode) || name.size() < loader.file_suffix.size() ||
-        name.compare(name.size() - loader.file_suffix.size(), std::string::npos,
-                     loader.file_suffix) != 0) {
-      continue;
-    }
-    files.push_back(absl::StrFormat(
-        "file %s %d %d.%09d\n", path.lexically_relative(root).string(),
-        static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec),
-        static_cast<int64_t>(st.st_mtim.tv_nsec)));
+  // The files the loader reads, with their sizes and modification times.
+  auto files = ListDataFiles(loader);
+  if (!files.ok()) return files.status();
+  for (const std::string& relative : *files) {
+    struct stat st;
+    if (::stat((root / relative).c_str(), &st) != 0) continue;  // Gone since listed.
+    key += absl::StrFormat("file %s %d %d.%09d\n", relative, static_cast<int64_t>(st.st_size),
+                           static_cast<int64_t>(st.st_mtim.tv_sec),
+                           static_cast<int64_t>(st.st_mtim.tv_nsec));
   }
-  std::sort(files.begin(), files.end());
-  for (const std::string& f : files) key += f;
   return key;
 }
 
@@ -311,22 +284,17 @@ absl::StatusOr<CachedDataset> OpenDatasetCache(const std::string& path, const st
   if (mapping->address == MAP_FAILED) return ErrnoError("cannot map dataset cache", path);
   const char* base = static_cast<const char*>(mapping->address);
 
-  Reader header(base, kHeaderBytes);
-  char magic[sizeof(kMagic)];
-  std::memcpy(magic, base, sizeof(magic));
+  // The magic, then the fixed fields (kHeaderBytes in all).
+  Reader header(base + sizeof(kMagic), kHeaderBytes - sizeof(kMagic));
   uint32_t version = 0, reserved = 0;
   uint64_t key_bytes = 0, meta_bytes = 0, value_floats = 0, checksum = 0;
-  for (size_t i = 0; i < sizeof(kMagic); ++i) {
-    char c;
-    header.Get(&c);
-  }
   header.Get(&version);
   header.Get(&reserved);
   header.Get(&key_bytes);
   header.Get(&meta_bytes);
   header.Get(&value_floats);
   header.Get(&checksum);
-  if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) return damaged("not a dataset cache");
+  if (std::memcmp(base, kMagic, sizeof(kMagic)) != 0) return damaged("not a dataset cache");
   if (version != kCacheVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
         "dataset cache ", path, " has format version ", version, ", this server writes ",

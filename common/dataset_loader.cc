@@ -407,6 +407,12 @@ absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config) {
   return out;
 }
 
+absl::StatusOr<std::vector<std::string>> ListDataFiles(const LoaderConfig& config) {
+  auto listing = FileLister(config).Run();
+  if (!listing.ok()) return listing.status();
+  return std::move(listing->files);
+}
+
 absl::Status WriteSkipReport(const LoadedData& data, const std::string& path) {
   std::ofstream out(path);
   for (const std::string& link : data.ignored_links) out << link << "\n";

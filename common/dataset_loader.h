@@ -65,6 +65,11 @@ struct LoadedData {
 // RESOURCE_EXHAUSTED naming the file when a file's rows do not fit in memory.
 absl::StatusOr<LoadedData> LoadDataset(const LoaderConfig& config);
 
+// The data files LoadDataset finds: paths relative to the root ('/'
+// separated, sorted), listed the same way (suffix, symlinked folders once).
+// NOT_FOUND when the root is not a folder.
+absl::StatusOr<std::vector<std::string>> ListDataFiles(const LoaderConfig& config);
+
 // Writes every ignored symlink, skipped file and skipped row ("file:line:
 // reason") as one line each.
 absl::Status WriteSkipReport(const LoadedData& data, const std::string& path);
