@@ -24,14 +24,12 @@ EPOCHS=${EPOCHS:-5}
 CAP=${CPU_CAP:-}
 REGEX='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
 source scripts/lib_server.sh
+source scripts/lib_cgroup.sh
 WORK=$(mktemp -d)
 cleanup() {
   kill $(jobs -p) 2>/dev/null || true
   wait 2>/dev/null || true
-  # The cgroups this script made (make_cgroup runs in subshells).
-  for g in /sys/fs/cgroup/ts_scaling_* /sys/fs/cgroup/cpu/ts_scaling_*; do
-    [[ -d "$g" ]] && rmdir "$g" 2>/dev/null || true
-  done
+  remove_cgroups ts_scaling_
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -39,22 +37,6 @@ trap cleanup EXIT
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1e6}' /proc/meminfo)," \
      "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "data: $DATA"
-
-# make_cgroup NAME: a cgroup capped at $CAP CPUs; prints the file a PID is
-# written to, or nothing when no cgroup is writable.
-make_cgroup() {
-  local name=$1 period=100000 quota
-  quota=$(awk -v c="$CAP" -v p=$period 'BEGIN { printf "%d", c * p }')
-  if [[ -w /sys/fs/cgroup/cgroup.subtree_control ]] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
-    local g=/sys/fs/cgroup/$name
-    mkdir -p "$g" && echo "$quota $period" >"$g/cpu.max" || return 0
-    echo "$g/cgroup.procs"
-  elif [[ -d /sys/fs/cgroup/cpu && -w /sys/fs/cgroup/cpu ]]; then
-    local g=/sys/fs/cgroup/cpu/$name
-    mkdir -p "$g" && echo $period >"$g/cpu.cfs_period_us" && echo "$quota" >"$g/cpu.cfs_quota_us" || return 0
-    echo "$g/cgroup.procs"
-  fi
-}
 
 if [[ -z "$CAP" ]]; then
   pids=(); addresses=()
@@ -76,7 +58,7 @@ fi
 # ---- capped mode ---------------------------------------------------------
 COUNTS=${COUNTS:-1 2 4 8}
 FLAGS=(${SERVER_FLAGS:---jitter=0.03 --scale=0.1 --shift=8})
-probe_file=$(make_cgroup "ts_scaling_writable_check")
+probe_file=$(capped_cgroup ts_scaling_writable_check "$CAP")
 if [[ -z "$probe_file" ]]; then
   echo "run_scaling: CPU_CAP needs a writable cgroup (v2 cpu.max or v1 cpu controller, as root); skipped" >&2
   exit 0
@@ -88,9 +70,9 @@ echo "cap: $CAP CPU per server ($(dirname "$probe_file")), server flags: ${FLAGS
 max=0; for n in $COUNTS; do (( n > max )) && max=$n; done
 addresses=()
 for k in $(seq 1 "$max"); do
-  procs=$(make_cgroup "ts_scaling_server$k")
+  procs=$(capped_cgroup "ts_scaling_server$k" "$CAP")
   : >"$WORK/server$k.log"
-  sh -c 'echo $$ > "$1"; shift; exec "$@"' sh "$procs" "$BIN/tripletstream-server" --port=0 \
+  run_capped "$procs" "$BIN/tripletstream-server" --port=0 \
     --data="$DATA" --user_regex="$REGEX" --cache_dir="$WORK/cache" --threads=1 \
     --stats_interval_s=0 "${FLAGS[@]}" >"$WORK/server$k.log" 2>&1 &
 done

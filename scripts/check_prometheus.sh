@@ -48,16 +48,11 @@ YAML
 echo "prometheus $("$PROMETHEUS" --version 2>&1 | head -1 | awk '{print $3}') on :$PROM_PORT" \
      "scraping server :$SERVER_METRICS and trainer :$TRAINER_METRICS"
 
-query() {  # PROMQL -> value of the first result, or empty
-  curl -sf --get "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
-    $PY -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")' \
-    2>/dev/null || true
-}
 ok=0
 for _ in $(seq 1 60); do
-  up=$(query 'sum(up{job=~"tripletstream-.*"})')
-  steps=$(query 'tripletstream_trainer_steps')
-  sent=$(query 'tripletstream_server_batches_sent_total')
+  up=$(prometheus_query "$PROM_PORT" 'sum(up{job=~"tripletstream-.*"})')
+  steps=$(prometheus_query "$PROM_PORT" 'tripletstream_trainer_steps')
+  sent=$(prometheus_query "$PROM_PORT" 'tripletstream_server_batches_sent_total')
   if [[ "$up" == "2" && -n "$steps" && -n "$sent" ]] &&
      $PY -c "import sys; sys.exit(0 if float('$steps') > 0 and float('$sent') > 0 else 1)"; then
     ok=1
@@ -71,7 +66,7 @@ if [[ $ok -ne 1 ]]; then
   tail -20 "$WORK/prometheus.log" >&2
   exit 1
 fi
-rate=$(query 'tripletstream_server_triplets_per_second')
-stall=$(query 'tripletstream_trainer_data_stall_ratio')
+rate=$(prometheus_query "$PROM_PORT" 'tripletstream_server_triplets_per_second')
+stall=$(prometheus_query "$PROM_PORT" 'tripletstream_trainer_data_stall_ratio')
 echo "prometheus scraped both targets: up=$up trainer_steps=$steps server_batches_sent=$sent" \
      "server_triplets_per_s=${rate:-n/a} trainer_data_stall_ratio=${stall:-n/a}"

@@ -42,3 +42,11 @@ stop_server() {
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# prometheus_query PORT PROMQL: the first result's value from the
+# Prometheus on 127.0.0.1:PORT, or nothing.
+prometheus_query() {
+  curl -sf --get "http://127.0.0.1:$1/api/v1/query" --data-urlencode "query=$2" |
+    /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")' \
+    2>/dev/null || true
+}
