@@ -33,6 +33,102 @@ std::string GroupsJson(const char* key, const char* label,
   return json + "}";
 }
 
+// ", "eer_pct": .., "top1_pct": .., "cross_eer_pct": ..." for the open-set and
+// cross-session scores, and logs them.
+std::string HeadlineJson(const EvalReport& report, int64_t step) {
+  std::string json;
+  for (const auto& [has, name, key, r] :
+       {std::tuple{report.has_open_set, "open-set", "", &report.open_set},
+        std::tuple{report.has_cross_session, "cross-session", "cross_",
+                   &report.cross_session}}) {
+    if (!has) continue;
+    LOG(INFO) << absl::StrFormat("eval step %d %s: EER %.2f%% top-1 %.2f%% (%d probes)", step,
+                                 name, r->eer_pct, r->top1_pct, r->probes);
+    absl::StrAppendFormat(&json, ", \"%seer_pct\": %.4f, \"%stop1_pct\": %.4f", key,
+                          r->eer_pct, key, r->top1_pct);
+  }
+  return json;
+}
+
+// ", "open_set_fused": {"3": {...}, ...}, ..." for the fused-window probes,
+// and logs them.
+std::string FusedJson(const EvalReport& report, int64_t step) {
+  std::string json;
+  for (const auto& [key, label, fused] :
+       {std::tuple{"open_set_fused", "open-set", &report.open_set_fused},
+        std::tuple{"cross_session_fused", "cross-session", &report.cross_session_fused}}) {
+    if (fused->empty()) continue;
+    absl::StrAppendFormat(&json, ", \"%s\": {", key);
+    bool first = true;
+    for (const auto& [n, r] : *fused) {
+      LOG(INFO) << absl::StrFormat("eval step %d %s, %d windows fused: EER %.2f%% top-1 %.2f%% "
+                                   "(%d probes)",
+                                   step, label, n, r.eer_pct, r.top1_pct, r.probes);
+      absl::StrAppendFormat(&json, "%s\"%d\": {\"eer_pct\": %.4f, \"top1_pct\": %.4f}",
+                            first ? "" : ", ", n, r.eer_pct, r.top1_pct);
+      first = false;
+    }
+    json += "}";
+  }
+  return json;
+}
+
+// Logs the fused-window scores of every session group (not in the JSON).
+void LogGroupsFused(const EvalReport& report, int64_t step) {
+  for (const auto& [label, groups] :
+       {std::pair{"open-set", &report.open_set_groups_fused},
+        std::pair{"cross-session", &report.cross_session_groups_fused}}) {
+    for (const auto& [group, by_n] : *groups) {
+      for (const auto& [n, r] : by_n) {
+        LOG(INFO) << absl::StrFormat(
+            "eval step %d %s [%s], %d windows fused: EER %.2f%% top-1 %.2f%% (%d probes)", step,
+            label, group, n, r.eer_pct, r.top1_pct, r.probes);
+      }
+    }
+  }
+}
+
+// ", "open_set_own_group": {"eer_pct": .., "fused_3": {...}}, ..." for the
+// per-group-template scores, and logs them.
+std::string OwnGroupJson(const EvalReport& report, int64_t step) {
+  std::string json;
+  for (const auto& [has, key, label, r, fused] :
+       {std::tuple{report.has_open_set_own_group, "open_set_own_group", "open-set",
+                   &report.open_set_own_group, &report.open_set_own_group_fused},
+        std::tuple{report.has_cross_session_own_group, "cross_session_own_group",
+                   "cross-session", &report.cross_session_own_group,
+                   &report.cross_session_own_group_fused}}) {
+    if (!has) continue;
+    LOG(INFO) << absl::StrFormat("eval step %d %s, own-group templates: EER %.2f%% top-1 %.2f%% "
+                                 "(%d probes)",
+                                 step, label, r->eer_pct, r->top1_pct, r->probes);
+    absl::StrAppendFormat(&json, ", \"%s\": {\"eer_pct\": %.4f, \"top1_pct\": %.4f", key,
+                          r->eer_pct, r->top1_pct);
+    for (const auto& [n, f] : *fused) {
+      LOG(INFO) << absl::StrFormat("eval step %d %s, own-group templates, %d windows fused: "
+                                   "EER %.2f%% top-1 %.2f%% (%d probes)",
+                                   step, label, n, f.eer_pct, f.top1_pct, f.probes);
+      absl::StrAppendFormat(&json, ", \"fused_%d\": {\"eer_pct\": %.4f, \"top1_pct\": %.4f}",
+                            n, f.eer_pct, f.top1_pct);
+    }
+    json += "}";
+  }
+  return json;
+}
+
+// ", "det": [[far, frr], ...]": the headline scores' DET curve, for plots
+// (scripts/plot_metrics.py); empty without one.
+std::string DetJson(const EvalReport& report) {
+  const VerificationResult* headline = report.headline();
+  if (headline == nullptr || headline->det.empty()) return "";
+  std::string json = ", \"det\": [";
+  for (size_t i = 0; i < headline->det.size(); ++i) {
+    absl::StrAppendFormat(&json, "%s[%.6f, %.6f]", i == 0 ? "" : ", ", headline->det[i].far,
+                          headline->det[i].frr);
+  }
+  return json + "]";
+}
+
 }  // namespace
 
 RunLog::RunLog(const std::string& jsonl_path, int64_t log_every, int64_t total_steps,
@@ -112,74 +208,11 @@ void RunLog::Progress(const StepRecord& r) {
 
 void RunLog::Eval(const EvalReport& report, int64_t step) {
   std::string json = absl::StrFormat("{\"step\": %d", step);
-  for (const auto& [has, name, key, r] :
-       {std::tuple{report.has_open_set, "open-set", "", &report.open_set},
-        std::tuple{report.has_cross_session, "cross-session", "cross_",
-                   &report.cross_session}}) {
-    if (!has) continue;
-    LOG(INFO) << absl::StrFormat("eval step %d %s: EER %.2f%% top-1 %.2f%% (%d probes)", step,
-                                 name, r->eer_pct, r->top1_pct, r->probes);
-    absl::StrAppendFormat(&json, ", \"%seer_pct\": %.4f, \"%stop1_pct\": %.4f", key,
-                          r->eer_pct, key, r->top1_pct);
-  }
-  for (const auto& [key, label, fused] :
-       {std::tuple{"open_set_fused", "open-set", &report.open_set_fused},
-        std::tuple{"cross_session_fused", "cross-session", &report.cross_session_fused}}) {
-    if (fused->empty()) continue;
-    absl::StrAppendFormat(&json, ", \"%s\": {", key);
-    bool first = true;
-    for (const auto& [n, r] : *fused) {
-      LOG(INFO) << absl::StrFormat("eval step %d %s, %d windows fused: EER %.2f%% top-1 %.2f%% "
-                                   "(%d probes)",
-                                   step, label, n, r.eer_pct, r.top1_pct, r.probes);
-      absl::StrAppendFormat(&json, "%s\"%d\": {\"eer_pct\": %.4f, \"top1_pct\": %.4f}",
-                            first ? "" : ", ", n, r.eer_pct, r.top1_pct);
-      first = false;
-    }
-    json += "}";
-  }
-  for (const auto& [label, groups] :
-       {std::pair{"open-set", &report.open_set_groups_fused},
-        std::pair{"cross-session", &report.cross_session_groups_fused}}) {
-    for (const auto& [group, by_n] : *groups) {
-      for (const auto& [n, r] : by_n) {
-        LOG(INFO) << absl::StrFormat(
-            "eval step %d %s [%s], %d windows fused: EER %.2f%% top-1 %.2f%% (%d probes)", step,
-            label, group, n, r.eer_pct, r.top1_pct, r.probes);
-      }
-    }
-  }
-  for (const auto& [has, key, label, r, fused] :
-       {std::tuple{report.has_open_set_own_group, "open_set_own_group", "open-set",
-                   &report.open_set_own_group, &report.open_set_own_group_fused},
-        std::tuple{report.has_cross_session_own_group, "cross_session_own_group",
-                   "cross-session", &report.cross_session_own_group,
-                   &report.cross_session_own_group_fused}}) {
-    if (!has) continue;
-    LOG(INFO) << absl::StrFormat("eval step %d %s, own-group templates: EER %.2f%% top-1 %.2f%% "
-                                 "(%d probes)",
-                                 step, label, r->eer_pct, r->top1_pct, r->probes);
-    absl::StrAppendFormat(&json, ", \"%s\": {\"eer_pct\": %.4f, \"top1_pct\": %.4f", key,
-                          r->eer_pct, r->top1_pct);
-    for (const auto& [n, f] : *fused) {
-      LOG(INFO) << absl::StrFormat("eval step %d %s, own-group templates, %d windows fused: "
-                                   "EER %.2f%% top-1 %.2f%% (%d probes)",
-                                   step, label, n, f.eer_pct, f.top1_pct, f.probes);
-      absl::StrAppendFormat(&json, ", \"fused_%d\": {\"eer_pct\": %.4f, \"top1_pct\": %.4f}",
-                            n, f.eer_pct, f.top1_pct);
-    }
-    json += "}";
-  }
-  // The headline scores' DET curve, for plots (scripts/plot_metrics.py).
-  if (const VerificationResult* headline = report.headline();
-      headline != nullptr && !headline->det.empty()) {
-    json += ", \"det\": [";
-    for (size_t i = 0; i < headline->det.size(); ++i) {
-      absl::StrAppendFormat(&json, "%s[%.6f, %.6f]", i == 0 ? "" : ", ", headline->det[i].far,
-                            headline->det[i].frr);
-    }
-    json += "]";
-  }
+  json += HeadlineJson(report, step);
+  json += FusedJson(report, step);
+  LogGroupsFused(report, step);
+  json += OwnGroupJson(report, step);
+  json += DetJson(report);
   if (report.has_validation) {
     absl::StrAppendFormat(&json, ", \"val_eer_pct\": %.4f", report.validation.eer_pct);
   }
