@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/stall_watchdog.h"
+#include "common/digest.h"
 #include "common/wire.h"
 #include "tripletstream/v1/tripletstream.grpc.pb.h"
 
@@ -92,6 +93,14 @@ absl::StatusOr<v1::GetDatasetInfoResponse> FetchDatasetInfo(
         const grpc::Status status =
             stub->GetDatasetInfo(&context, v1::GetDatasetInfoRequest(), &response);
         if (!status.ok()) return FromGrpcStatus(status, server);
+        if (response.payload_digest() != kPayloadDigestName) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              server, " digests batches with ",
+              response.payload_digest().empty() ? std::string("the pre-2026-11-30 hash")
+                                                : "\"" + response.payload_digest() + "\"",
+              " and this client checks \"", kPayloadDigestName,
+              "\": run the same tripletstream version on both sides"));
+        }
         return response;
       });
 }

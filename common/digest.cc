@@ -1,5 +1,13 @@
 #include "common/digest.h"
 
+#include <xxhash.h>
+#if defined(__x86_64__)
+// The XXH3 calls below go to libxxhash's run-time dispatch (SSE2, AVX2 or
+// AVX-512, whichever the CPU has): ~3x faster than its SSE2 baseline.
+#include <xxh_x86dispatch.h>
+#endif
+
+#include <cstdlib>
 #include <cstring>
 
 namespace tripletstream {
@@ -48,7 +56,30 @@ uint64_t Digest64(const void* data, size_t size, uint64_t seed) {
 
 uint64_t PayloadDigest(const void* data, size_t bytes, const int32_t* labels,
                        size_t num_labels) {
-  return Digest64(labels, num_labels * sizeof(int32_t), Digest64(data, bytes));
+  return XXH3_64bits_withSeed(labels, num_labels * sizeof(int32_t), XXH3_64bits(data, bytes));
+}
+
+struct PayloadHasher::State {
+  XXH3_state_t* xxh = nullptr;
+};
+
+PayloadHasher::PayloadHasher() : state_(std::make_unique<State>()) {
+  state_->xxh = XXH3_createState();
+  if (state_->xxh == nullptr) std::abort();  // Out of memory.
+  Reset();
+}
+
+PayloadHasher::~PayloadHasher() { XXH3_freeState(state_->xxh); }
+
+void PayloadHasher::Reset() { XXH3_64bits_reset(state_->xxh); }
+
+void PayloadHasher::Update(const void* data, size_t bytes) {
+  XXH3_64bits_update(state_->xxh, data, bytes);
+}
+
+uint64_t PayloadHasher::Finish(const int32_t* labels, size_t num_labels) {
+  return XXH3_64bits_withSeed(labels, num_labels * sizeof(int32_t),
+                              XXH3_64bits_digest(state_->xxh));
 }
 
 uint64_t CombineDigest(uint64_t state, uint64_t value) {

@@ -11,7 +11,7 @@ packages=(
   build-essential cmake ccache pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libconcurrentqueue-dev libgoogle-glog-dev libgflags-dev
-  libfast-float-dev libre2-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libfast-float-dev libre2-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev
   libtorch-dev libcpp-httplib-dev
   # c10d's Gloo headers, for data-parallel training (LibTorch has Gloo built in).
   libgloo-dev

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 
-#include "absl/container/inlined_vector.h"
 #include "common/derived_channels.h"
 #include "common/digest.h"
 
@@ -74,18 +73,45 @@ uint64_t BatchBuilder::ItemKey(int64_t item) const {
   return MakeKey({stream_key_, static_cast<uint64_t>(item)});
 }
 
+BatchBuilder::Layout BatchBuilder::LayoutOf(int64_t index) const {
+  Layout layout;
+  const int64_t window_floats = dataset_.window_floats();
+  if (sampling_.mode == SamplingMode::kTriplet) {
+    const int64_t total = static_cast<int64_t>(train_.windows.size());
+    const int64_t count =
+        std::min<int64_t>(sampling_.batch_size, total - index * sampling_.batch_size);
+    layout.mode = v1::SAMPLING_MODE_TRIPLET;
+    layout.shape = {3, count, dataset_.window_length(), dataset_.channels()};
+    layout.labels = 3 * count;
+  } else {
+    const int64_t pk = int64_t{sampling_.p} * sampling_.k;
+    layout.mode = v1::SAMPLING_MODE_PK;
+    layout.shape = {pk, dataset_.window_length(), dataset_.channels()};
+    layout.labels = pk;
+  }
+  layout.floats = layout.labels * window_floats;
+  return layout;
+}
+
+uint64_t BatchBuilder::Fill(int64_t index, float* data, int32_t* labels) const {
+  return sampling_.mode == SamplingMode::kTriplet ? FillTriplets(index, data, labels)
+                                                  : FillPk(index, data, labels);
+}
+
 void BatchBuilder::Build(int64_t index, v1::Batch* out) const {
+  const Layout layout = LayoutOf(index);
   out->set_epoch(epoch_);
   out->set_index(index);
   out->set_batches_per_epoch(batches_per_epoch_);
+  out->set_mode(layout.mode);
+  out->clear_shape();
+  for (int64_t d : layout.shape) out->add_shape(d);
   out->set_dtype(v1::DTYPE_FLOAT32);
-  if (sampling_.mode == SamplingMode::kTriplet) {
-    BuildTriplets(index, out);
-  } else {
-    BuildPk(index, out);
-  }
-  out->set_digest(PayloadDigest(out->data().data(), out->data().size(),
-                                out->labels().data(), out->labels_size()));
+  std::string* data = out->mutable_data();
+  data->resize(layout.floats * sizeof(float));
+  out->mutable_labels()->Resize(static_cast<int>(layout.labels), 0);
+  out->set_digest(Fill(index, reinterpret_cast<float*>(data->data()),
+                       out->mutable_labels()->mutable_data()));
 }
 
 BatchBuilder::Pick BatchBuilder::RandomOfUserSlot(int32_t user_slot,
@@ -244,54 +270,54 @@ void BatchBuilder::Rotate(CounterRng& rng, float* window) const {
   }
 }
 
-void BatchBuilder::BuildTriplets(int64_t index, v1::Batch* out) const {
+uint64_t BatchBuilder::FillTriplets(int64_t index, float* data, int32_t* labels) const {
   const int64_t total = static_cast<int64_t>(train_.windows.size());
   const int64_t first = index * sampling_.batch_size;
   const int64_t count = std::min<int64_t>(sampling_.batch_size, total - first);
   const int64_t window_floats = dataset_.window_floats();
-  out->clear_shape();
-  out->add_shape(3);
-  out->add_shape(count);
-  out->add_shape(dataset_.window_length());
-  out->add_shape(dataset_.channels());
-  out->set_mode(v1::SAMPLING_MODE_TRIPLET);
-  std::string* data = out->mutable_data();
-  data->resize(3 * count * window_floats * sizeof(float));
-  float* anchors = reinterpret_cast<float*>(data->data());
-  float* positives = anchors + count * window_floats;
-  float* negatives = positives + count * window_floats;
-  out->mutable_labels()->Resize(static_cast<int>(3 * count), 0);
-  int32_t* labels = out->mutable_labels()->mutable_data();
+  const size_t window_bytes = static_cast<size_t>(window_floats) * sizeof(float);
+  thread_local PayloadHasher hasher;
+  hasher.Reset();
+  // Payload order is all anchors, then all positives, then all negatives.
+  // Item j draws from its own generator in a fixed order (positive pick,
+  // negative pick, then anchor, positive and negative windows), so writing
+  // block by block keeps each generator between blocks.
+  thread_local std::vector<CounterRng> rngs;
+  thread_local std::vector<Pick> picks;  // Positive j at 2j, negative at 2j+1.
+  rngs.clear();
+  picks.clear();
+  float* out = data;
   for (int64_t j = 0; j < count; ++j) {
     const int64_t item = first + j;
     const int64_t anchor = static_cast<int64_t>(anchor_order_(item));
-    CounterRng rng(ItemKey(item));
+    CounterRng& rng = rngs.emplace_back(ItemKey(item));
     const int32_t user_slot = train_.window_user_slot[anchor];
-    Pick positive = PositiveFor(anchor, rng);
-    Pick negative = NegativeFor(user_slot, rng);
-    WriteWindow(train_.windows[anchor], rng, anchors + j * window_floats);
-    WriteWindow(positive.window, rng, positives + j * window_floats);
-    WriteWindow(negative.window, rng, negatives + j * window_floats);
+    picks.push_back(PositiveFor(anchor, rng));
+    picks.push_back(NegativeFor(user_slot, rng));
+    WriteWindow(train_.windows[anchor], rng, out);
+    hasher.Update(out, window_bytes);
+    out += window_floats;
     labels[j] = train_.users[user_slot];
-    labels[count + j] = positive.user;
-    labels[2 * count + j] = negative.user;
   }
+  for (int block = 0; block < 2; ++block) {
+    for (int64_t j = 0; j < count; ++j) {
+      const Pick& pick = picks[2 * j + block];
+      WriteWindow(pick.window, rngs[j], out);
+      hasher.Update(out, window_bytes);
+      out += window_floats;
+      labels[(1 + block) * count + j] = pick.user;
+    }
+  }
+  return hasher.Finish(labels, static_cast<size_t>(3 * count));
 }
 
-void BatchBuilder::BuildPk(int64_t index, v1::Batch* out) const {
+uint64_t BatchBuilder::FillPk(int64_t index, float* data, int32_t* labels) const {
   const int p = sampling_.p;
   const int k = sampling_.k;
   const int64_t window_floats = dataset_.window_floats();
-  out->clear_shape();
-  out->add_shape(int64_t{p} * k);
-  out->add_shape(dataset_.window_length());
-  out->add_shape(dataset_.channels());
-  out->set_mode(v1::SAMPLING_MODE_PK);
-  std::string* data = out->mutable_data();
-  data->resize(int64_t{p} * k * window_floats * sizeof(float));
-  float* dst = reinterpret_cast<float*>(data->data());
-  out->mutable_labels()->Resize(p * k, 0);
-  int32_t* labels = out->mutable_labels()->mutable_data();
+  const size_t window_bytes = static_cast<size_t>(window_floats) * sizeof(float);
+  thread_local PayloadHasher hasher;
+  hasher.Reset();
 
   // P distinct users by a partial Fisher-Yates shuffle of the user slots.
   CounterRng rng(ItemKey(index));
@@ -306,10 +332,13 @@ void BatchBuilder::BuildPk(int64_t index, v1::Batch* out) const {
     for (int j = 0; j < k; ++j) {
       Pick pick = RandomOfUserSlot(slots[i], rng);
       const int64_t at = int64_t{i} * k + j;
-      WriteWindow(pick.window, rng, dst + at * window_floats);
+      float* out = data + at * window_floats;
+      WriteWindow(pick.window, rng, out);
+      hasher.Update(out, window_bytes);
       labels[at] = pick.user;
     }
   }
+  return hasher.Finish(labels, static_cast<size_t>(p) * k);
 }
 
 }  // namespace tripletstream

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "common/counter_rng.h"
 #include "common/prepared_dataset.h"
 #include "server/sampling_config.h"
@@ -25,6 +26,22 @@ class BatchBuilder {
                const AugmentConfig& augment, uint64_t seed, int64_t epoch);
 
   int64_t batches_per_epoch() const { return batches_per_epoch_; }
+
+  // The shape of batch `index` and how much it holds.
+  struct Layout {
+    v1::SamplingMode mode = v1::SAMPLING_MODE_UNSPECIFIED;
+    absl::InlinedVector<int64_t, 4> shape;
+    int64_t floats = 0;  // Payload values.
+    int64_t labels = 0;  // Label values.
+  };
+  Layout LayoutOf(int64_t index) const;
+
+  // Writes the payload of batch `index` (layout.floats values, in payload
+  // order) to `data` and its labels to `labels`, and returns its digest
+  // (PayloadDigest), hashed window by window while each is in L1 cache.
+  uint64_t Fill(int64_t index, float* data, int32_t* labels) const;
+
+  // The whole message: Layout, Fill and the header fields.
   void Build(int64_t index, v1::Batch* out) const;
 
  private:
@@ -32,8 +49,8 @@ class BatchBuilder {
     WindowRef window;
     int32_t user;
   };
-  void BuildTriplets(int64_t index, v1::Batch* out) const;
-  void BuildPk(int64_t index, v1::Batch* out) const;
+  uint64_t FillTriplets(int64_t index, float* data, int32_t* labels) const;
+  uint64_t FillPk(int64_t index, float* data, int32_t* labels) const;
   Pick PositiveFor(int64_t anchor, CounterRng& rng) const;
   Pick NegativeFor(int32_t anchor_user_slot, CounterRng& rng) const;
   Pick RandomOfUserSlot(int32_t user_slot, CounterRng& rng) const;

@@ -8,6 +8,9 @@ import os
 
 import numpy as np
 
+# The hash batch digests use, as GetDatasetInfoResponse.payload_digest names it.
+PAYLOAD_DIGEST = "xxh3-64"
+
 _LIB = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "libtripletstream_digest.so"))
 _LIB.tripletstream_payload_digest.restype = ctypes.c_uint64

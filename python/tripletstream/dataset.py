@@ -52,14 +52,22 @@ def fetch_dataset_info(servers, timeout_s=30, tls_ca=None, tls_cert=None, tls_ke
     for address in expand_servers(servers):
         channel = make_channel(address, tls)
         try:
-            return pb_grpc.TripletStreamStub(channel).GetDatasetInfo(
+            info = pb_grpc.TripletStreamStub(channel).GetDatasetInfo(
                 pb.GetDatasetInfoRequest(), timeout=timeout_s)
         except grpc.RpcError as e:
             if e.code() not in TRANSIENT:
                 raise StreamError(e.code(), f"{address}: {e.details()}") from None
             errors.append(f"{address}: {e.details()}")
+            continue
         finally:
             channel.close()
+        if info.payload_digest != _digest.PAYLOAD_DIGEST:
+            theirs = f'"{info.payload_digest}"' if info.payload_digest else "the pre-2026-11-30 hash"
+            raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
+                              f"{address} digests batches with {theirs} and this client checks "
+                              f'"{_digest.PAYLOAD_DIGEST}": run the same tripletstream version on '
+                              "both sides")
+        return info
     raise StreamError(grpc.StatusCode.UNAVAILABLE,
                       "dataset info: no server answered: " + "; ".join(errors))
 

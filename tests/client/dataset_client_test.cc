@@ -1,7 +1,10 @@
 #include "client/dataset_client.h"
 
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+
+#include "tripletstream/v1/tripletstream.grpc.pb.h"
 
 #include "tests/testing/fixtures.h"
 #include "tests/testing/test_cluster.h"
@@ -61,6 +64,50 @@ TEST_F(DatasetClientTest, AnotherDatasetIsRefusedAtOnce) {
   ASSERT_FALSE(windows.ok());
   EXPECT_EQ(windows.status().code(), absl::StatusCode::kFailedPrecondition)
       << windows.status();
+}
+
+// A server of another version: it names another payload digest (empty:
+// before the digest was named).
+class OtherDigestServer final : public v1::TripletStream::CallbackService {
+ public:
+  explicit OtherDigestServer(std::string digest) : digest_(std::move(digest)) {}
+  grpc::ServerUnaryReactor* GetDatasetInfo(grpc::CallbackServerContext* context,
+                                           const v1::GetDatasetInfoRequest*,
+                                           v1::GetDatasetInfoResponse* response) override {
+    response->add_channel_names("x");
+    response->set_payload_digest(digest_);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  std::string digest_;
+};
+
+TEST(DatasetClientDigestTest, AServerWithAnotherDigestIsRefusedNamingBoth) {
+  for (const std::string digest : {"", "crc32c"}) {
+    OtherDigestServer service(digest);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service);
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    ASSERT_NE(port, 0);
+    auto info = FetchDatasetInfo({"127.0.0.1:" + std::to_string(port)});
+    ASSERT_FALSE(info.ok());
+    EXPECT_EQ(info.status().code(), absl::StatusCode::kFailedPrecondition) << info.status();
+    EXPECT_THAT(info.status().message(), HasSubstr("xxh3-64"));
+    EXPECT_THAT(info.status().message(),
+                HasSubstr(digest.empty() ? "pre-2026-11-30" : "\"crc32c\""));
+    server->Shutdown();
+  }
+}
+
+TEST_F(DatasetClientTest, InfoNamesThePayloadDigest) {
+  auto info = FetchDatasetInfo({cluster_->Address(0)});
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->payload_digest(), "xxh3-64");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -41,6 +42,36 @@ TEST(DigestTest, PayloadDigestCoversLabels) {
   std::vector<int32_t> a = {1, 2, 3}, b = {1, 2, 4};
   EXPECT_NE(PayloadDigest(data.data(), 40, a.data(), 3),
             PayloadDigest(data.data(), 40, b.data(), 3));
+}
+
+TEST(DigestTest, PayloadDigestIsXxh3AndStable) {
+  // The payload digest is part of the wire contract (GetDatasetInfo names it
+  // "xxh3-64"): XXH3-64 of the payload, then of the labels seeded with it.
+  // (XXH3-64 of "tripletstream" is 5a4689df792bc06f, as `xxhsum -H3` says.)
+  const std::string text = "tripletstream";
+  const int32_t labels[2] = {7, -1};
+  EXPECT_EQ(PayloadDigest(text.data(), text.size(), nullptr, 0), 0xf96a9c9bc880d687ULL);
+  EXPECT_EQ(PayloadDigest(text.data(), text.size(), labels, 2), 0x04a927331ecf3811ULL);
+  EXPECT_STREQ(kPayloadDigestName, "xxh3-64");
+}
+
+TEST(DigestTest, HasherInPiecesEqualsPayloadDigest) {
+  std::vector<unsigned char> data(20000);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<unsigned char>(i * 131 + 7);
+  const std::vector<int32_t> labels = {3, 1, 4, 1, 5};
+  const uint64_t whole = PayloadDigest(data.data(), data.size(), labels.data(), labels.size());
+  PayloadHasher hasher;
+  for (size_t piece : {size_t{1}, size_t{7}, size_t{240}, size_t{256}, size_t{6144}, data.size()}) {
+    hasher.Reset();
+    for (size_t at = 0; at < data.size(); at += piece) {
+      hasher.Update(data.data() + at, std::min(piece, data.size() - at));
+    }
+    EXPECT_EQ(hasher.Finish(labels.data(), labels.size()), whole) << piece;
+  }
+  // An empty payload, and reuse after Finish.
+  hasher.Reset();
+  EXPECT_EQ(hasher.Finish(labels.data(), labels.size()),
+            PayloadDigest(nullptr, 0, labels.data(), labels.size()));
 }
 
 TEST(DigestTest, CombineIsOrderDependent) {
