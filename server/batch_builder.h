@@ -26,6 +26,7 @@ class BatchBuilder {
                const AugmentConfig& augment, uint64_t seed, int64_t epoch);
 
   int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  int64_t epoch() const { return epoch_; }
 
   // The shape of batch `index` and how much it holds.
   struct Layout {

@@ -191,8 +191,8 @@ absl::StatusOr<std::unique_ptr<BatchPipeline>> DataService::NewTripletPipeline(
   IndexPlan p = *plan;
   return std::make_unique<BatchPipeline>(
       p.count,
-      [builder, p, ticket = *std::move(ticket)](int64_t seq, v1::Batch* out) {
-        builder->Build(p.IndexAt(seq), out);
+      [builder, p, ticket = *std::move(ticket)](int64_t seq, EncodedBatch* out) {
+        EncodeBatch(*builder, p.IndexAt(seq), out);
       },
       options, std::move(on_ready));
 }

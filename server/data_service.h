@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/prepared_dataset.h"
+#include "server/encoded_batch.h"
 #include "server/producer_pipeline.h"
 #include "server/sampling_config.h"
 #include "server/server_stats.h"
@@ -23,7 +24,7 @@ struct DataServiceConfig {
   StreamLimits limits;         // Open streams and the buffers they pin.
 };
 
-using BatchPipeline = ProducerPipeline<v1::Batch>;
+using BatchPipeline = ProducerPipeline<EncodedBatch>;
 using WindowPipeline = ProducerPipeline<v1::WindowBatch>;
 
 // The server's logic, free of gRPC: validates requests and creates the

@@ -3,23 +3,22 @@
 #include <glog/logging.h>
 
 #include <memory>
+#include <type_traits>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
 #include "common/tsan_annotations.h"
+#include "server/encoded_batch.h"
 
 namespace tripletstream {
 namespace {
 
-void Account(const v1::Batch& batch, ServerStats* stats) {
+void Account(const EncodedBatch& batch, ServerStats* stats) {
   stats->batches_sent.fetch_add(1, std::memory_order_relaxed);
-  const int64_t anchors = batch.mode() == v1::SAMPLING_MODE_TRIPLET
-                              ? batch.labels_size() / 3
-                              : batch.labels_size();
-  stats->triplets_sent.fetch_add(anchors, std::memory_order_relaxed);
-  stats->bytes_sent.fetch_add(static_cast<int64_t>(batch.data().size()),
-                              std::memory_order_relaxed);
+  stats->triplets_sent.fetch_add(batch.anchors, std::memory_order_relaxed);
+  stats->bytes_sent.fetch_add(batch.payload_bytes, std::memory_order_relaxed);
 }
 
 void Account(const v1::WindowBatch& batch, ServerStats* stats) {
@@ -28,11 +27,23 @@ void Account(const v1::WindowBatch& batch, ServerStats* stats) {
                               std::memory_order_relaxed);
 }
 
+// What a pipeline message puts on the wire, and how it is made reusable
+// after its write: an encoded batch drops its reference to its block (gRPC
+// may hold its own a little longer), a proto needs nothing.
+const grpc::ByteBuffer* WireOf(const EncodedBatch* batch) { return &batch->buffer; }
+const v1::WindowBatch* WireOf(const v1::WindowBatch* batch) { return batch; }
+void AfterWrite(EncodedBatch* batch) { batch->buffer.Clear(); }
+void AfterWrite(v1::WindowBatch*) {}
+
+template <typename Message>
+using WireType =
+    std::remove_const_t<std::remove_pointer_t<decltype(WireOf(std::declval<Message*>()))>>;
+
 // One server stream. Lifetime: created by the RPC handler, deleted in
 // OnDone. Producers reach it only through the Notifier, which OnDone
 // disconnects before the reactor is deleted.
 template <typename Message>
-class StreamReactor final : public grpc::ServerWriteReactor<Message> {
+class StreamReactor final : public grpc::ServerWriteReactor<WireType<Message>> {
  public:
   using Pipeline = ProducerPipeline<Message>;
 
@@ -94,7 +105,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<Message> {
       }
     }
     if (next != nullptr) {
-      this->StartWrite(next);
+      this->StartWrite(WireOf(next));
     } else if (finish) {
       this->Finish(cancelled ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled")
                              : grpc::Status::OK);
@@ -105,6 +116,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<Message> {
     {
       absl::MutexLock lock(&mu_);
       if (ok) Account(*in_flight_, stats_);
+      AfterWrite(in_flight_);
       pipeline_->Release(in_flight_);
       in_flight_ = nullptr;
       if (!ok) {
@@ -175,7 +187,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<Message> {
 // `new_pipeline(service, ready_callback)` makes, or rejects the call with the
 // service's or the pipeline's error.
 template <typename Message, typename NewPipeline>
-grpc::ServerWriteReactor<Message>* OpenStream(grpc::CallbackServerContext* context,
+grpc::ServerWriteReactor<WireType<Message>>* OpenStream(grpc::CallbackServerContext* context,
                                               absl::StatusOr<const DataService*> service,
                                               ServerStats* stats, PipelineReaper* reaper,
                                               NewPipeline new_pipeline) {
@@ -210,12 +222,17 @@ grpc::ServerUnaryReactor* GrpcService::GetDatasetInfo(
   return reactor;
 }
 
-grpc::ServerWriteReactor<v1::Batch>* GrpcService::StreamTriplets(
-    grpc::CallbackServerContext* context, const v1::StreamTripletsRequest* request) {
-  return OpenStream<v1::Batch>(
-      context, service(), stats_, reaper_,
-      [request](const DataService& service, std::function<void()> on_ready) {
-        return service.NewTripletPipeline(*request, std::move(on_ready));
+grpc::ServerWriteReactor<grpc::ByteBuffer>* GrpcService::StreamTriplets(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  auto parsed = std::make_shared<v1::StreamTripletsRequest>();
+  grpc::ByteBuffer bytes(*request);  // Shares the slices; parsing consumes it.
+  const bool ok =
+      grpc::SerializationTraits<v1::StreamTripletsRequest>::Deserialize(&bytes, parsed.get())
+          .ok();
+  return OpenStream<EncodedBatch>(
+      context, ok ? service() : absl::InvalidArgumentError("malformed StreamTripletsRequest"),
+      stats_, reaper_, [parsed](const DataService& service, std::function<void()> on_ready) {
+        return service.NewTripletPipeline(*parsed, std::move(on_ready));
       });
 }
 

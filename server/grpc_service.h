@@ -18,7 +18,14 @@ namespace tripletstream {
 // ServerWriteReactor per stream with one write in flight; the next write
 // starts from OnWriteDone or, when the next batch was not ready then, from
 // the producer that builds it. No callback blocks.
-class GrpcService final : public v1::TripletStream::CallbackService {
+//
+// StreamTriplets is a raw method: its batches arrive from the producers
+// already in wire format (EncodedBatch) and go out without a serializer
+// copy; its request is parsed here. GetDatasetInfo and StreamWindows use
+// the generated message types.
+class GrpcService final
+    : public v1::TripletStream::WithRawCallbackMethod_StreamTriplets<
+          v1::TripletStream::CallbackService> {
  public:
   // `service` may be null while the dataset loads: RPCs then fail with
   // UNAVAILABLE until SetService.
@@ -33,9 +40,9 @@ class GrpcService final : public v1::TripletStream::CallbackService {
   grpc::ServerUnaryReactor* GetDatasetInfo(grpc::CallbackServerContext* context,
                                            const v1::GetDatasetInfoRequest* request,
                                            v1::GetDatasetInfoResponse* response) override;
-  grpc::ServerWriteReactor<v1::Batch>* StreamTriplets(
-      grpc::CallbackServerContext* context,
-      const v1::StreamTripletsRequest* request) override;
+  // `request` holds a serialized v1::StreamTripletsRequest.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamTriplets(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
   grpc::ServerWriteReactor<v1::WindowBatch>* StreamWindows(
       grpc::CallbackServerContext* context,
       const v1::StreamWindowsRequest* request) override;

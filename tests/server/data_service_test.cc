@@ -22,13 +22,13 @@ std::map<int64_t, std::string> Collect(const DataService& service,
   if (!pipeline.ok()) return out;
   (*pipeline)->Start();
   while (!(*pipeline)->Exhausted()) {
-    v1::Batch* batch = (*pipeline)->TryNext();
+    EncodedBatch* batch = (*pipeline)->TryNext();
     if (batch == nullptr) {
       std::this_thread::yield();
       continue;
     }
-    EXPECT_EQ(out.count(batch->index()), 0u);
-    out[batch->index()] = batch->SerializeAsString();
+    EXPECT_EQ(out.count(batch->index), 0u);
+    out[batch->index] = batch->SerializeAsString();
     (*pipeline)->Release(batch);
   }
   return out;
