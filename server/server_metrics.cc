@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "metrics/rate_meter.h"
+#include "server/wire_blocks.h"
 
 namespace tripletstream {
 namespace {
@@ -57,6 +58,13 @@ absl::Status RegisterServerMetrics(const ServerStats* stats, MetricsRegistry* re
       {"tripletstream_server_inflight_bytes_reserved",
        "Bytes of batch buffers the open streams may pin (counted against --max_inflight_mb).",
        MetricType::kGauge, Read(&stats->inflight_bytes_reserved)},
+      {"tripletstream_server_wire_bytes_out",
+       "Bytes of encoded training batches held by producers or by gRPC until sent.",
+       MetricType::kGauge,
+       [] { return static_cast<double>(WireBlocks::Default().bytes_out()); }},
+      {"tripletstream_server_wire_bytes_kept",
+       "Bytes of free wire blocks kept for reuse (at most 256 MiB).", MetricType::kGauge,
+       [] { return static_cast<double>(WireBlocks::Default().bytes_kept()); }},
       {"tripletstream_server_ingest_files", "CSV files loaded at startup.", MetricType::kGauge,
        Read(&stats->files_loaded)},
       {"tripletstream_server_ingest_files_skipped", "CSV files skipped (unreadable, empty).",

@@ -3,6 +3,7 @@
 #include "server/grpc_service.h"
 
 #include <gmock/gmock.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -66,6 +67,7 @@ class ServiceUnderTest {
   }
 
   bool ok() const { return stub_ != nullptr; }
+  int port() const { return port_; }
   void SetService() { grpc_service_.SetService(&service_); }
   v1::TripletStream::Stub& stub() { return *stub_; }
   const DataService& service() const { return service_; }
@@ -359,6 +361,48 @@ TEST_F(GrpcServiceTest, TripletStreamIsThePipelineOutputUnchanged) {
     indices.push_back(batch.index());
   }
   EXPECT_EQ(indices, (std::vector<int64_t>{1, 3, 5, 7}));
+}
+
+// StreamTriplets parses its own request (a raw method): bytes that are not a
+// StreamTripletsRequest are refused as such, and the server stays up.
+TEST_F(GrpcServiceTest, MalformedTripletRequestIsInvalidArgument) {
+  auto server = Start(Config(1, 2));
+  ASSERT_NE(server, nullptr);
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server->port()),
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub generic(channel);
+  // Field 1 as a length-delimited field running past the end.
+  const std::string garbage("\x0a\xff\xff\xff\x0f\x01", 6);
+  grpc::Slice slice(garbage);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ClientContext context;
+  grpc::CompletionQueue cq;
+  auto call = generic.PrepareCall(&context, "/tripletstream.v1.TripletStream/StreamTriplets", &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  call->Write(request, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  call->WritesDone(reinterpret_cast<void*>(3));
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  grpc::ByteBuffer response;
+  call->Read(&response, reinterpret_cast<void*>(4));
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  EXPECT_FALSE(ok);  // No batch.
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("malformed StreamTripletsRequest"));
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  // A well-formed request on the same server still streams.
+  StreamResult result = StreamTriplets(server->stub(), Triplets(8));
+  EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_FALSE(result.messages.empty());
+  EXPECT_TRUE(Eventually([&] { return server->Idle(); }));
 }
 
 TEST_F(GrpcServiceTest, WindowStreamIsThePipelineOutputUnchanged) {
