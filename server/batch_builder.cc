@@ -278,35 +278,30 @@ uint64_t BatchBuilder::FillTriplets(int64_t index, float* data, int32_t* labels)
   const size_t window_bytes = static_cast<size_t>(window_floats) * sizeof(float);
   thread_local PayloadHasher hasher;
   hasher.Reset();
-  // Payload order is all anchors, then all positives, then all negatives.
-  // Item j draws from its own generator in a fixed order (positive pick,
-  // negative pick, then anchor, positive and negative windows), so writing
-  // block by block keeps each generator between blocks.
+  // Payload order is all anchors, then all positives, then all negatives
+  // (picks[b * count + j] for block b). Item j draws from its own generator
+  // in a fixed order (positive pick, negative pick, then the anchor,
+  // positive and negative windows), so the picks come first and each
+  // generator is kept between the blocks.
   thread_local std::vector<CounterRng> rngs;
-  thread_local std::vector<Pick> picks;  // Positive j at 2j, negative at 2j+1.
+  thread_local std::vector<Pick> picks;
   rngs.clear();
-  picks.clear();
-  float* out = data;
+  picks.resize(static_cast<size_t>(3 * count));
   for (int64_t j = 0; j < count; ++j) {
     const int64_t item = first + j;
     const int64_t anchor = static_cast<int64_t>(anchor_order_(item));
     CounterRng& rng = rngs.emplace_back(ItemKey(item));
     const int32_t user_slot = train_.window_user_slot[anchor];
-    picks.push_back(PositiveFor(anchor, rng));
-    picks.push_back(NegativeFor(user_slot, rng));
-    WriteWindow(train_.windows[anchor], rng, out);
+    picks[j] = {train_.windows[anchor], train_.users[user_slot]};
+    picks[count + j] = PositiveFor(anchor, rng);
+    picks[2 * count + j] = NegativeFor(user_slot, rng);
+  }
+  float* out = data;
+  for (int64_t at = 0; at < 3 * count; ++at) {
+    WriteWindow(picks[at].window, rngs[at % count], out);
     hasher.Update(out, window_bytes);
     out += window_floats;
-    labels[j] = train_.users[user_slot];
-  }
-  for (int block = 0; block < 2; ++block) {
-    for (int64_t j = 0; j < count; ++j) {
-      const Pick& pick = picks[2 * j + block];
-      WriteWindow(pick.window, rngs[j], out);
-      hasher.Update(out, window_bytes);
-      out += window_floats;
-      labels[(1 + block) * count + j] = pick.user;
-    }
+    labels[at] = picks[at].user;
   }
   return hasher.Finish(labels, static_cast<size_t>(3 * count));
 }
