@@ -68,10 +68,11 @@ BatchStream::BatchStream(BatchStreamOptions options, std::vector<std::string> ad
 
 BatchStream::~BatchStream() {
   Cancel();
-  std::unique_ptr<EpochReader> reader;
+  std::unique_ptr<EpochReader> reader, next;
   {
     absl::MutexLock lock(&mu_);
     reader = std::move(reader_);
+    next = std::move(next_.reader);
   }
 }
 
@@ -79,6 +80,7 @@ void BatchStream::Cancel() {
   absl::MutexLock lock(&mu_);
   cancelled_ = true;
   if (reader_ != nullptr) reader_->Cancel();
+  if (next_.reader != nullptr) next_.reader->Cancel();
 }
 
 std::shared_ptr<grpc::Channel> BatchStream::ChannelTo(const std::string& address) {
@@ -96,27 +98,59 @@ int BatchStream::CounterOf(const std::string& address) {
   return static_cast<int>(addresses_.size() - 1);
 }
 
-void BatchStream::StartEpoch(std::vector<std::string> addresses, int64_t start_index,
-                             int64_t end_index) {
+BatchStream::EpochRead BatchStream::NewReader(std::vector<std::string> addresses,
+                                              int64_t epoch, int64_t start_index,
+                                              int64_t end_index) {
   EpochPlan plan;
-  plan.epoch = reader_epoch_;
+  plan.epoch = epoch;
   plan.start_index = start_index;
   plan.end_index = end_index;
   plan.rank = options_.rank;
   plan.world_size = options_.world_size;
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (const std::string& address : addresses) channels.push_back(ChannelTo(address));
-  auto reader = std::make_unique<EpochReader>(addresses, std::move(channels), options_.request,
+  EpochRead read;
+  read.reader = std::make_unique<EpochReader>(addresses, std::move(channels), options_.request,
                                               plan, options_.client,
                                               options_.prefetch_per_shard, &watchdog_, &pool_,
                                               &counters_);
+  absl::MutexLock lock(&mu_);
+  for (const std::string& address : addresses) {
+    read.counter_of_server.push_back(CounterOf(address));
+  }
+  if (cancelled_) read.reader->Cancel();
+  return read;
+}
+
+void BatchStream::Install(EpochRead read, int64_t start_index) {
   reader_start_index_ = start_index;
   delivered_this_epoch_ = 0;
+  std::unique_ptr<EpochReader> old;  // Joined outside the lock.
+  {
+    absl::MutexLock lock(&mu_);
+    counter_of_server_ = std::move(read.counter_of_server);
+    old = std::move(reader_);
+    reader_ = std::move(read.reader);
+  }
+}
+
+void BatchStream::StartEpoch(std::vector<std::string> addresses, int64_t start_index,
+                             int64_t end_index) {
+  Install(NewReader(std::move(addresses), reader_epoch_, start_index, end_index), start_index);
+}
+
+void BatchStream::MaybeOpenNextEpoch() {
+  if (next_.reader != nullptr || !reader_->AllReceived()) return;
+  if (options_.epochs > 0 && epochs_completed_.load() + 1 >= options_.epochs) return;
+  EpochRead next = NewReader(Reresolve(), reader_epoch_ + 1, 0, 0);
+  epochs_opened_ahead_.fetch_add(1, std::memory_order_relaxed);
   absl::MutexLock lock(&mu_);
-  counter_of_server_.clear();
-  for (const std::string& address : addresses) counter_of_server_.push_back(CounterOf(address));
-  if (cancelled_) reader->Cancel();
-  std::swap(reader_, reader);
+  next_ = std::move(next);
+}
+
+bool BatchStream::CurrentEpochReceived() const {
+  absl::MutexLock lock(&mu_);
+  return reader_ != nullptr && reader_->AllReceived();
 }
 
 std::vector<std::string> BatchStream::Reresolve() {
@@ -142,6 +176,9 @@ void BatchStream::MaybeRebalance() {
     return;
   }
   last_resolve_ = std::chrono::steady_clock::now();
+  // All of this epoch is here already; the next one was opened ahead and
+  // re-splits itself once it is current.
+  if (reader_->AllReceived()) return;
   auto refreshed = options_.resolve(options_.servers);
   if (!refreshed.ok() || refreshed->empty() || *refreshed == servers()) return;
   // The rest of this epoch from the next index this reader has not handed
@@ -168,6 +205,7 @@ absl::StatusOr<std::unique_ptr<v1::Batch>> BatchStream::Next() {
                            .count(),
                        std::memory_order_relaxed);
     if (item.ok()) {
+      MaybeOpenNextEpoch();
       delivered_[counter_of_server_[item->server]].fetch_add(1, std::memory_order_relaxed);
       ++delivered_this_epoch_;
       batches_.fetch_add(1, std::memory_order_relaxed);
@@ -187,11 +225,24 @@ absl::StatusOr<std::unique_ptr<v1::Batch>> BatchStream::Next() {
     epoch_.store(reader_epoch_);
     next_index_.store(0);
     if (options_.epochs > 0 && epochs_completed_.load() >= options_.epochs) {
-      absl::MutexLock lock(&mu_);
-      reader_.reset();
+      std::unique_ptr<EpochReader> last;
+      {
+        absl::MutexLock lock(&mu_);
+        last = std::move(reader_);
+      }
       continue;
     }
-    StartEpoch(Reresolve(), 0, 0);
+    EpochRead next;
+    {
+      absl::MutexLock lock(&mu_);
+      next = std::move(next_);
+      next_ = EpochRead();
+    }
+    if (next.reader != nullptr) {
+      Install(std::move(next), 0);
+    } else {
+      StartEpoch(Reresolve(), 0, 0);
+    }
   }
 }
 
@@ -212,6 +263,7 @@ BatchStreamStats BatchStream::stats() const {
   {
     absl::MutexLock lock(&mu_);
     s.servers = addresses_;
+    s.epochs_opened_ahead = epochs_opened_ahead_.load(std::memory_order_relaxed);
     for (size_t i = 0; i < addresses_.size(); ++i) {
       s.batches_per_server.push_back(delivered_[i].load(std::memory_order_relaxed));
     }

@@ -22,8 +22,9 @@ namespace tripletstream {
 
 struct BatchStreamOptions {
   // Server names as the user gave them (host:port, dns:///NAME:PORT,
-  // ipv4:/ipv6: lists); resolved at Open and again at every epoch boundary,
-  // so servers added behind a name join at the next epoch.
+  // ipv4:/ipv6: lists); resolved at Open and again for every epoch (when
+  // the previous one is all received and its next one is opened ahead), so
+  // servers added behind a name join at the next epoch.
   std::vector<std::string> servers;
   ServerResolver resolve;  // Null = ExpandServers.
   // Addresses of the first epoch when the caller has resolved the names
@@ -63,6 +64,7 @@ struct BatchStreamStats {
   int64_t stalls = 0;            // Of those, streams past the progress deadline.
   int64_t epochs_completed = 0;
   int64_t rebalances = 0;        // Mid-epoch re-splits over changed addresses.
+  int64_t epochs_opened_ahead = 0;  // Epochs whose streams opened before their turn.
   double wait_seconds = 0;       // Time Next() blocked waiting for data.
 };
 
@@ -103,10 +105,27 @@ class BatchStream {
   BatchStreamStats stats() const;
   // The addresses the current epoch reads from.
   std::vector<std::string> servers() const;
+  // True when every batch of the current epoch has arrived (its streams are
+  // done); the next Next() then opens the next epoch's streams, if any.
+  bool CurrentEpochReceived() const;
 
  private:
+  // A reader and, per server position in it, the counter of its address.
+  struct EpochRead {
+    std::unique_ptr<EpochReader> reader;
+    std::vector<int> counter_of_server;
+  };
   BatchStream(BatchStreamOptions options, std::vector<std::string> addresses);
+  EpochRead NewReader(std::vector<std::string> addresses, int64_t epoch, int64_t start_index,
+                      int64_t end_index);
+  // Makes `read` the current epoch's reader (epoch reader_epoch_, from
+  // start_index).
+  void Install(EpochRead read, int64_t start_index);
   void StartEpoch(std::vector<std::string> addresses, int64_t start_index, int64_t end_index);
+  // Once the current epoch is all received and another follows, opens the
+  // next epoch's streams so the servers build it while the buffered tail of
+  // this one is consumed (no idle gap at the boundary).
+  void MaybeOpenNextEpoch();
   // The current names' addresses, or the last ones when resolution fails.
   std::vector<std::string> Reresolve();
   // With resolve_interval_s: re-splits the rest of the epoch when the
@@ -121,6 +140,8 @@ class BatchStream {
   ReaderCounters counters_;
   mutable absl::Mutex mu_;
   std::unique_ptr<EpochReader> reader_ ABSL_GUARDED_BY(mu_);
+  // The next epoch's reader, opened ahead by MaybeOpenNextEpoch.
+  EpochRead next_ ABSL_GUARDED_BY(mu_);
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   // Per address, first-seen order; deque: counters keep their address.
   std::vector<std::string> addresses_ ABSL_GUARDED_BY(mu_);
@@ -135,6 +156,7 @@ class BatchStream {
   int64_t delivered_this_epoch_ = 0;
   std::chrono::steady_clock::time_point last_resolve_;
   std::atomic<int64_t> rebalances_{0};
+  std::atomic<int64_t> epochs_opened_ahead_{0};
 };
 
 }  // namespace tripletstream

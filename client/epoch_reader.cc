@@ -107,6 +107,7 @@ void EpochReader::RunShard(Shard* shard) {
       last_progress = Clock::now();
     }
     if (status.ok()) {
+      shards_received_.fetch_add(1, std::memory_order_release);
       shard->buffer.Push(absl::OutOfRangeError("end of epoch")).IgnoreError();
       return;
     }

@@ -73,6 +73,12 @@ class EpochReader {
 
   const std::vector<std::string>& servers() const { return servers_; }
 
+  // True once every shard's stream has completed: the rest of the epoch is
+  // buffered here and the servers have nothing more to send for it.
+  bool AllReceived() const {
+    return shards_received_.load(std::memory_order_acquire) == static_cast<int>(shards_.size());
+  }
+
  private:
   struct Shard;
   void RunShard(Shard* shard);
@@ -90,6 +96,7 @@ class EpochReader {
   int64_t next_index_ = 0;
   std::vector<std::unique_ptr<Shard>> shards_;
   absl::Notification cancelled_;
+  std::atomic<int> shards_received_{0};
 };
 
 }  // namespace tripletstream

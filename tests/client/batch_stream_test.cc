@@ -223,6 +223,51 @@ TEST_F(BatchStreamTest, RollsOverEpochsAndReresolvesNamesAtEachBoundary) {
   EXPECT_EQ((*stream)->position().epoch, kEpoch + 3);
 }
 
+// When a whole epoch has arrived ahead of the consumer, the next Next()
+// opens the next epoch's streams, so the servers build it while the buffered
+// tail is consumed; the batches are still every one once, in order.
+TEST_F(BatchStreamTest, OpensTheNextEpochWhileTheLastOneIsStillBuffered) {
+  BatchStreamOptions options = Options(4);
+  options.servers = {cluster_->Address(0)};
+  options.epochs = 2;
+  options.prefetch_per_shard = 64;  // The whole epoch (43 batches) fits.
+  const ServerStats& server = cluster_->server(0).stats();
+  const int64_t before = server.streams_started.load();
+  auto stream = BatchStream::Open(options);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  // A liveness bound, not a timing check: the epoch arrives without reads.
+  bool received = false;
+  for (int i = 0; i < 1000 && !received; ++i) {
+    received = (*stream)->CurrentEpochReceived();
+    if (!received) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(received);
+  EXPECT_EQ(server.streams_started.load(), before + 1);
+  std::vector<std::pair<int64_t, uint64_t>> got;
+  auto first = (*stream)->Next();
+  ASSERT_TRUE(first.ok()) << first.status();
+  got.push_back({(*first)->index(), (*first)->digest()});
+  // Opened with 42 batches of epoch kEpoch still to be handed out (the
+  // server sees the call a moment later; no more reads meanwhile).
+  EXPECT_EQ((*stream)->stats().epochs_opened_ahead, 1);
+  for (int i = 0; i < 1000 && server.streams_started.load() < before + 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(server.streams_started.load(), before + 2);
+  EXPECT_EQ((*stream)->position().epoch, kEpoch);
+  absl::Status end;
+  auto rest = Drain(**stream, &end);
+  EXPECT_EQ(end.code(), absl::StatusCode::kOutOfRange);
+  got.insert(got.end(), rest.begin(), rest.end());
+  std::vector<uint64_t> expected = Reference(4, kEpoch);
+  auto second = Reference(4, kEpoch + 1);
+  expected.insert(expected.end(), second.begin(), second.end());
+  EXPECT_EQ(Digests(got), expected);
+  EXPECT_EQ((*stream)->stats().epochs_opened_ahead, 1);
+  // No third epoch was opened: epochs = 2.
+  EXPECT_EQ(server.streams_started.load(), before + 2);
+}
+
 // With resolve_interval_s, servers that appear or go away behind a name
 // are taken in within the epoch, from the next batch index: the epoch is
 // still every batch once, in order.
