@@ -90,7 +90,8 @@ for n in $COUNTS; do
   list=$(IFS=,; echo "${addresses[*]:0:$n}")
   for i in $(seq 1 "$REPS"); do
     /usr/bin/time -f "probe_cpu_s=%U+%S" -o "$WORK/time.txt" "$BIN/tripletstream-probe" \
-      --servers="$list" --batch_size=64 --info=false --epochs="$EPOCHS" >"$WORK/probe.txt"
+      --servers="$list" --batch_size=64 --info=false --epochs="$EPOCHS" ${PROBE_FLAGS:-} \
+      >"$WORK/probe.txt"
     line=$(tail -1 "$WORK/probe.txt")
     probe_cpu=$(awk -F'[=+]' '/probe_cpu_s/ { printf "%.2f", $2 + $3 }' "$WORK/time.txt")
     echo "servers=$n run=$i $line probe_cpu_s=$probe_cpu"

@@ -100,7 +100,8 @@ int BatchStream::CounterOf(const std::string& address) {
 
 BatchStream::EpochRead BatchStream::NewReader(std::vector<std::string> addresses,
                                               int64_t epoch, int64_t start_index,
-                                              int64_t end_index) {
+                                              int64_t end_index,
+                                              std::shared_ptr<ShardGates> start_after) {
   EpochPlan plan;
   plan.epoch = epoch;
   plan.start_index = start_index;
@@ -113,7 +114,7 @@ BatchStream::EpochRead BatchStream::NewReader(std::vector<std::string> addresses
   read.reader = std::make_unique<EpochReader>(addresses, std::move(channels), options_.request,
                                               plan, options_.client,
                                               options_.prefetch_per_shard, &watchdog_, &pool_,
-                                              &counters_);
+                                              &counters_, std::move(start_after));
   absl::MutexLock lock(&mu_);
   for (const std::string& address : addresses) {
     read.counter_of_server.push_back(CounterOf(address));
@@ -136,13 +137,15 @@ void BatchStream::Install(EpochRead read, int64_t start_index) {
 
 void BatchStream::StartEpoch(std::vector<std::string> addresses, int64_t start_index,
                              int64_t end_index) {
-  Install(NewReader(std::move(addresses), reader_epoch_, start_index, end_index), start_index);
+  Install(NewReader(std::move(addresses), reader_epoch_, start_index, end_index, nullptr),
+          start_index);
 }
 
 void BatchStream::MaybeOpenNextEpoch() {
-  if (next_.reader != nullptr || !reader_->AllReceived()) return;
+  if (next_.reader != nullptr || !reader_->AnyReceived()) return;
   if (options_.epochs > 0 && epochs_completed_.load() + 1 >= options_.epochs) return;
-  EpochRead next = NewReader(Reresolve(), reader_epoch_ + 1, 0, 0);
+  // Shard k of the next epoch streams once shard k of this one is received.
+  EpochRead next = NewReader(Reresolve(), reader_epoch_ + 1, 0, 0, reader_->received_gates());
   epochs_opened_ahead_.fetch_add(1, std::memory_order_relaxed);
   absl::MutexLock lock(&mu_);
   next_ = std::move(next);

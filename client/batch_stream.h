@@ -106,7 +106,8 @@ class BatchStream {
   // The addresses the current epoch reads from.
   std::vector<std::string> servers() const;
   // True when every batch of the current epoch has arrived (its streams are
-  // done); the next Next() then opens the next epoch's streams, if any.
+  // done). From the first shard that is, the next Next() opens the next
+  // epoch's reader, if another epoch follows.
   bool CurrentEpochReceived() const;
 
  private:
@@ -117,14 +118,16 @@ class BatchStream {
   };
   BatchStream(BatchStreamOptions options, std::vector<std::string> addresses);
   EpochRead NewReader(std::vector<std::string> addresses, int64_t epoch, int64_t start_index,
-                      int64_t end_index);
+                      int64_t end_index, std::shared_ptr<ShardGates> start_after);
   // Makes `read` the current epoch's reader (epoch reader_epoch_, from
   // start_index).
   void Install(EpochRead read, int64_t start_index);
   void StartEpoch(std::vector<std::string> addresses, int64_t start_index, int64_t end_index);
-  // Once the current epoch is all received and another follows, opens the
-  // next epoch's streams so the servers build it while the buffered tail of
-  // this one is consumed (no idle gap at the boundary).
+  // Once a shard of the current epoch is all received and another epoch
+  // follows, opens the next epoch's reader: its shard k streams as soon as
+  // shard k of this epoch is received, so each server goes on to the next
+  // epoch when it has sent its part of this one, while the buffered tail is
+  // consumed (no idle gap at the boundary, no wait for the slowest server).
   void MaybeOpenNextEpoch();
   // The current names' addresses, or the last ones when resolution fails.
   std::vector<std::string> Reresolve();

@@ -39,14 +39,16 @@ EpochReader::EpochReader(std::vector<std::string> servers,
                          const v1::StreamTripletsRequest& request, const EpochPlan& plan,
                          const ClientOptions& options, int prefetch_per_shard,
                          StallWatchdog* watchdog, BatchPool* pool,
-                         ReaderCounters* counters)
+                         ReaderCounters* counters, std::shared_ptr<ShardGates> start_after)
     : servers_(std::move(servers)),
       channels_(std::move(channels)),
       request_(request),
       plan_(plan),
       options_(options),
       pool_(pool),
-      counters_(counters) {
+      counters_(counters),
+      start_after_(std::move(start_after)),
+      received_(std::make_shared<ShardGates>(static_cast<int>(servers_.size()))) {
   CHECK(!servers_.empty() && channels_.size() == servers_.size());
   CHECK(plan_.world_size >= 1 && plan_.rank >= 0 && plan_.rank < plan_.world_size);
   const int n = static_cast<int>(servers_.size());
@@ -69,10 +71,13 @@ EpochReader::EpochReader(std::vector<std::string> servers,
 EpochReader::~EpochReader() {
   Cancel();
   for (auto& shard : shards_) shard->thread.join();
+  // Gone (finished, re-split or cancelled): the next epoch need not wait.
+  received_->OpenAll();
 }
 
 void EpochReader::Cancel() {
   if (!cancelled_.HasBeenNotified()) cancelled_.Notify();
+  if (start_after_ != nullptr) start_after_->Interrupt();
   for (auto& shard : shards_) {
     shard->slot->Cancel();
     shard->buffer.Cancel(absl::CancelledError("stream cancelled"));
@@ -94,6 +99,8 @@ bool EpochReader::SleepUnlessCancelled(double seconds) {
 
 void EpochReader::RunShard(Shard* shard) {
   const int n = static_cast<int>(servers_.size());
+  // Cancel interrupts the wait; Next then sees the cancelled buffer.
+  if (start_after_ != nullptr && !start_after_->Wait(shard->k, n)) return;
   int server = shard->k;
   double backoff = options_.initial_backoff_s;
   Clock::time_point last_progress = Clock::now();
@@ -108,6 +115,7 @@ void EpochReader::RunShard(Shard* shard) {
     }
     if (status.ok()) {
       shards_received_.fetch_add(1, std::memory_order_release);
+      received_->Open(shard->k);
       shard->buffer.Push(absl::OutOfRangeError("end of epoch")).IgnoreError();
       return;
     }

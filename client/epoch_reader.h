@@ -13,6 +13,7 @@
 #include "client/batch_pool.h"
 #include "client/bounded_buffer.h"
 #include "client/client_options.h"
+#include "client/shard_gates.h"
 #include "client/stall_watchdog.h"
 #include "tripletstream/v1/tripletstream.pb.h"
 
@@ -53,12 +54,15 @@ struct Delivery {
 // batches, so a slow consumer slows the servers.
 class EpochReader {
  public:
-  // `channels` are parallel to `servers`.
+  // `channels` are parallel to `servers`. With `start_after` (the previous
+  // epoch's received_gates()), shard k opens its stream only once gate k
+  // is open: the previous epoch's shard k has received everything.
   EpochReader(std::vector<std::string> servers,
               std::vector<std::shared_ptr<grpc::Channel>> channels,
               const v1::StreamTripletsRequest& request, const EpochPlan& plan,
               const ClientOptions& options, int prefetch_per_shard, StallWatchdog* watchdog,
-              BatchPool* pool, ReaderCounters* counters);
+              BatchPool* pool, ReaderCounters* counters,
+              std::shared_ptr<ShardGates> start_after = nullptr);
   ~EpochReader();  // Cancels and joins.
   EpochReader(const EpochReader&) = delete;
   EpochReader& operator=(const EpochReader&) = delete;
@@ -78,6 +82,11 @@ class EpochReader {
   bool AllReceived() const {
     return shards_received_.load(std::memory_order_acquire) == static_cast<int>(shards_.size());
   }
+  // True once some shard's stream has completed.
+  bool AnyReceived() const { return shards_received_.load(std::memory_order_acquire) > 0; }
+  // Gate k opens when shard k has received everything, and every gate when
+  // this reader is destroyed: what the next epoch's reader starts after.
+  std::shared_ptr<ShardGates> received_gates() const { return received_; }
 
  private:
   struct Shard;
@@ -97,6 +106,8 @@ class EpochReader {
   std::vector<std::unique_ptr<Shard>> shards_;
   absl::Notification cancelled_;
   std::atomic<int> shards_received_{0};
+  std::shared_ptr<ShardGates> start_after_;
+  std::shared_ptr<ShardGates> received_;
 };
 
 }  // namespace tripletstream
