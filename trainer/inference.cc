@@ -97,42 +97,4 @@ std::vector<float> MeanTemplate(const std::vector<float>& embeddings, int dim) {
   return out;
 }
 
-absl::Status WriteTemplate(const std::string& path, const std::string& user,
-                           const CheckpointMeta& meta, const std::vector<float>& values) {
-  if (user.empty() || user.find_first_of(" \n") != std::string::npos) {
-    return absl::InvalidArgumentError("--user must be non-empty and without spaces");
-  }
-  std::ofstream out(path);
-  out << "tripletstream-template v1 " << user << " " << meta.fingerprint << " "
-      << meta.model_config << "\n";
-  for (size_t i = 0; i < values.size(); ++i) {
-    out << (i ? " " : "") << absl::StrFormat("%.9g", values[i]);
-  }
-  out << "\n";
-  out.close();
-  if (!out) return absl::UnavailableError(absl::StrCat("cannot write template ", path));
-  return absl::OkStatus();
-}
-
-absl::StatusOr<Template> ReadTemplate(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read template ", path));
-  std::string header, body;
-  std::getline(in, header);
-  std::getline(in, body);
-  std::vector<std::string> fields = absl::StrSplit(header, absl::MaxSplits(' ', 4));
-  if (fields.size() != 5 || fields[0] != "tripletstream-template" || fields[1] != "v1") {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a tripletstream template"));
-  }
-  Template t;
-  t.user = fields[2];
-  t.fingerprint = fields[3];
-  t.model_config = fields[4];
-  std::istringstream values(body);
-  float v;
-  while (values >> v) t.values.push_back(v);
-  if (t.values.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no values"));
-  return t;
-}
-
 }  // namespace tripletstream

@@ -31,17 +31,6 @@ absl::StatusOr<WindowSet> WindowsFromCsv(const std::vector<std::string>& files,
 // The normalized mean of L2-normalized embeddings (rows of `dim`).
 std::vector<float> MeanTemplate(const std::vector<float>& embeddings, int dim);
 
-// A user's enrollment template on disk: one header line
-// "tripletstream-template v1 <user> <fingerprint> <model config>" and one
-// line of floats.
-absl::Status WriteTemplate(const std::string& path, const std::string& user,
-                           const CheckpointMeta& meta, const std::vector<float>& values);
-struct Template {
-  std::string user, fingerprint, model_config;
-  std::vector<float> values;
-};
-absl::StatusOr<Template> ReadTemplate(const std::string& path);
-
 }  // namespace tripletstream
 
 #endif  // TRIPLETSTREAM_TRAINER_INFERENCE_H_

@@ -32,6 +32,7 @@
 #include "metrics/metrics_registry.h"
 #include "trainer/distributed.h"
 #include "trainer/inference.h"
+#include "trainer/template_file.h"
 #include "trainer/trainer_metrics.h"
 #include "trainer/training.h"
 
@@ -138,7 +139,12 @@ ABSL_FLAG(std::string, checkpoint, "", "embed/enroll/verify: checkpoint.pt writt
 ABSL_FLAG(std::string, input, "", "embed/enroll/verify: comma separated raw CSV files.");
 ABSL_FLAG(std::string, output, "", "embed: CSV of embeddings (default: stdout).");
 ABSL_FLAG(std::string, user, "", "enroll: the user's name.");
-ABSL_FLAG(std::string, template_file, "", "enroll: template to write; verify: to read.");
+ABSL_FLAG(std::string, template_file, "",
+          "enroll: template file to write (or add a --group to); verify: to read.");
+ABSL_FLAG(std::string, group, "",
+          "enroll: store the template as this group (e.g. an activity) beside the user's "
+          "others in --template_file; verify: score against this group's template. Empty = "
+          "the pooled template.");
 ABSL_FLAG(double, threshold, -2,
           "verify: accept when the score is >= this; default: the EER threshold stored in "
           "the checkpoint by the last evaluation.");
@@ -452,41 +458,53 @@ int RunEnroll() {
     return Fail(absl::InvalidArgumentError("--template_file is required"));
   }
   const int dim = static_cast<int>(e->model.model->options().embedding);
-  absl::Status s = WriteTemplate(absl::GetFlag(FLAGS_template_file), absl::GetFlag(FLAGS_user),
-                                 e->model.meta, MeanTemplate(e->embeddings, dim));
+  const std::string group = absl::GetFlag(FLAGS_group);
+  absl::Status s = EnrollTemplate(absl::GetFlag(FLAGS_template_file), absl::GetFlag(FLAGS_user),
+                                  e->model.meta.fingerprint, e->model.meta.model_config, group,
+                                  MeanTemplate(e->embeddings, dim));
   if (!s.ok()) return Fail(s);
-  std::printf("user=%s windows=%lld template=%s\n", absl::GetFlag(FLAGS_user).c_str(),
+  std::printf("user=%s group=%s windows=%lld template=%s\n", absl::GetFlag(FLAGS_user).c_str(),
+              group.empty() ? kPooledGroup : group.c_str(),
               static_cast<long long>(e->windows.size()),
               absl::GetFlag(FLAGS_template_file).c_str());
   return 0;
 }
 
 int RunVerify() {
-  auto e = EmbedInput();
-  if (!e.ok()) return Fail(e.status());
+  if (absl::GetFlag(FLAGS_template_file).empty()) {
+    return Fail(absl::InvalidArgumentError("--template_file is required"));
+  }
   auto t = ReadTemplate(absl::GetFlag(FLAGS_template_file));
   if (!t.ok()) return Fail(t.status());
+  const std::string group = absl::GetFlag(FLAGS_group);
+  auto values = t->For(group);
+  if (!values.ok()) return Fail(values.status());
+  auto e = EmbedInput();
+  if (!e.ok()) return Fail(e.status());
   if (t->model_config != e->model.meta.model_config ||
       t->fingerprint != e->model.meta.fingerprint) {
     return Fail(absl::FailedPreconditionError(absl::StrCat(
         absl::GetFlag(FLAGS_template_file), " was enrolled with another checkpoint")));
   }
   const int dim = static_cast<int>(e->model.model->options().embedding);
-  if (static_cast<int>(t->values.size()) != dim) {
+  const std::vector<float>& reference = **values;
+  if (static_cast<int>(reference.size()) != dim) {
     return Fail(absl::InvalidArgumentError("template size does not match the model"));
   }
-  // Mean of the per-window cosine scores: the scale the EER threshold is on.
+  // One decision over every window of the input: the mean of the
+  // per-window cosine scores, the scale the EER threshold is on.
   double score = 0;
   for (int64_t i = 0; i < e->windows.size(); ++i) {
     double s = 0;
-    for (int d = 0; d < dim; ++d) s += e->embeddings[i * dim + d] * t->values[d];
+    for (int d = 0; d < dim; ++d) s += e->embeddings[i * dim + d] * reference[d];
     score += s;
   }
   score /= std::max<int64_t>(1, e->windows.size());
   double threshold = absl::GetFlag(FLAGS_threshold);
   if (threshold < -1) threshold = e->model.meta.eer_threshold;
-  std::printf("user=%s windows=%lld score=%.4f threshold=%.4f decision=%s\n",
-              t->user.c_str(), static_cast<long long>(e->windows.size()), score, threshold,
+  std::printf("user=%s group=%s windows=%lld score=%.4f threshold=%.4f decision=%s\n",
+              t->user.c_str(), group.empty() ? kPooledGroup : group.c_str(),
+              static_cast<long long>(e->windows.size()), score, threshold,
               score >= threshold ? "accept" : "reject");
   return 0;
 }

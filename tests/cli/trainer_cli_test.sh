@@ -94,6 +94,21 @@ out=$("$T" enroll --checkpoint="$C" --input="$S/wlk_7/sub_1.csv,$S/wlk_8/sub_1.c
 out=$("$T" verify --checkpoint="$C" --input="$S/wlk_7/sub_1.csv" --template_file="$WORK/u1.tpl" \
         --threshold=0.5 2>&1) || fail "verify: $out"
 grep -q "decision=accept" <<<"$out" || fail "an enrolled file is not accepted: $out"
+grep -q "group=\* " <<<"$out" || fail "verify without --group uses the pooled template: $out"
+# Per-group templates in the same file: one enroll per group, verify by group.
+out=$("$T" enroll --checkpoint="$C" --input="$S/wlk_7/sub_1.csv" --user=u1 --group=walking \
+        --template_file="$WORK/u1.tpl" 2>&1) || fail "enroll --group: $out"
+grep -q "group=walking " <<<"$out" || fail "enroll --group: $out"
+grep -q "^walking " "$WORK/u1.tpl" && grep -q '^\* ' "$WORK/u1.tpl" ||
+  fail "the template file lacks the pooled or the walking template: $(cut -c1-40 "$WORK/u1.tpl")"
+out=$("$T" verify --checkpoint="$C" --input="$S/wlk_7/sub_1.csv" --template_file="$WORK/u1.tpl" \
+        --group=walking --threshold=0.9 2>&1) || fail "verify --group: $out"
+grep -q "group=walking .*decision=accept" <<<"$out" ||
+  fail "a file is not accepted by its own group template: $out"
+expect_error "verify unknown group" "walking" "$T" verify --checkpoint="$C" \
+  --input="$S/wlk_7/sub_1.csv" --template_file="$WORK/u1.tpl" --group=cycling
+expect_error "enroll another user into the file" "holds the templates of u1" "$T" enroll \
+  --checkpoint="$C" --input="$S/wlk_7/sub_1.csv" --user=u2 --template_file="$WORK/u1.tpl"
 expect_error "verify missing file" "nope.csv" "$T" verify --checkpoint="$C" \
   --input="$WORK/nope.csv" --template_file="$WORK/u1.tpl"
 expect_error "enroll without template" "--template_file" "$T" enroll --checkpoint="$C" \
