@@ -13,6 +13,13 @@
 namespace tripletstream {
 namespace {
 
+SamplingConfig Triplets(int batch_size) {
+  SamplingConfig sampling;
+  sampling.mode = SamplingMode::kTriplet;
+  sampling.batch_size = batch_size;
+  return sampling;
+}
+
 struct Config {
   SamplingConfig sampling;
   AugmentConfig augment;
@@ -21,9 +28,7 @@ struct Config {
 
 std::vector<Config> Configs() {
   std::vector<Config> configs;
-  SamplingConfig triplets;
-  triplets.mode = SamplingMode::kTriplet;
-  triplets.batch_size = 16;  // The last batch of an epoch is smaller.
+  SamplingConfig triplets = Triplets(16);  // The last batch of an epoch is smaller.
   SamplingConfig pk;
   pk.mode = SamplingMode::kPk;
   pk.p = 3;
@@ -76,10 +81,7 @@ TEST(EncodedBatchTest, BytesEqualTheSerializedProto) {
 
 TEST(EncodedBatchTest, WindowsStartAligned) {
   auto dataset = testing::SmallPreparedDataset();
-  SamplingConfig sampling;
-  sampling.mode = SamplingMode::kTriplet;
-  sampling.batch_size = 8;
-  BatchBuilder builder(*dataset, sampling, AugmentConfig(), 1, 7);
+  BatchBuilder builder(*dataset, Triplets(8), AugmentConfig(), 1, 7);
   WireBlocks blocks(size_t{64} << 20);
   EncodedBatch encoded;
   EncodeBatch(builder, 2, &encoded, &blocks);
@@ -96,10 +98,7 @@ TEST(EncodedBatchTest, WindowsStartAligned) {
 
 TEST(WireBlocksTest, ABlockComesBackWhenGrpcDropsItsLastReference) {
   auto dataset = testing::SmallPreparedDataset();
-  SamplingConfig sampling;
-  sampling.mode = SamplingMode::kTriplet;
-  sampling.batch_size = 8;
-  BatchBuilder builder(*dataset, sampling, AugmentConfig(), 1, 0);
+  BatchBuilder builder(*dataset, Triplets(8), AugmentConfig(), 1, 0);
   WireBlocks blocks(size_t{64} << 20);
   {
     EncodedBatch encoded;
