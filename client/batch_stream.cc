@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <chrono>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -238,8 +239,7 @@ absl::StatusOr<std::unique_ptr<v1::Batch>> BatchStream::Next() {
     EpochRead next;
     {
       absl::MutexLock lock(&mu_);
-      next = std::move(next_);
-      next_ = EpochRead();
+      next = std::exchange(next_, EpochRead());
     }
     if (next.reader != nullptr) {
       Install(std::move(next), 0);

@@ -114,7 +114,6 @@ void EpochReader::RunShard(Shard* shard) {
       last_progress = Clock::now();
     }
     if (status.ok()) {
-      shards_received_.fetch_add(1, std::memory_order_release);
       received_->Open(shard->k);
       shard->buffer.Push(absl::OutOfRangeError("end of epoch")).IgnoreError();
       return;

@@ -80,10 +80,10 @@ class EpochReader {
   // True once every shard's stream has completed: the rest of the epoch is
   // buffered here and the servers have nothing more to send for it.
   bool AllReceived() const {
-    return shards_received_.load(std::memory_order_acquire) == static_cast<int>(shards_.size());
+    return received_->opened() == static_cast<int>(shards_.size());
   }
   // True once some shard's stream has completed.
-  bool AnyReceived() const { return shards_received_.load(std::memory_order_acquire) > 0; }
+  bool AnyReceived() const { return received_->opened() > 0; }
   // Gate k opens when shard k has received everything, and every gate when
   // this reader is destroyed: what the next epoch's reader starts after.
   std::shared_ptr<ShardGates> received_gates() const { return received_; }
@@ -105,7 +105,6 @@ class EpochReader {
   int64_t next_index_ = 0;
   std::vector<std::unique_ptr<Shard>> shards_;
   absl::Notification cancelled_;
-  std::atomic<int> shards_received_{0};
   std::shared_ptr<ShardGates> start_after_;
   std::shared_ptr<ShardGates> received_;
 };

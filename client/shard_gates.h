@@ -20,7 +20,11 @@ class ShardGates {
   ShardGates(const ShardGates&) = delete;
   ShardGates& operator=(const ShardGates&) = delete;
 
-  int size() const { return n_; }
+  // Gates open now.
+  int opened() const {
+    absl::MutexLock lock(&mu_);
+    return open_count_;
+  }
 
   void Open(int k) {
     absl::MutexLock lock(&mu_);
@@ -57,7 +61,7 @@ class ShardGates {
 
  private:
   const int n_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::vector<bool> open_ ABSL_GUARDED_BY(mu_);
   int open_count_ ABSL_GUARDED_BY(mu_) = 0;
   bool interrupted_ ABSL_GUARDED_BY(mu_) = false;

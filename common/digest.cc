@@ -59,27 +59,21 @@ uint64_t PayloadDigest(const void* data, size_t bytes, const int32_t* labels,
   return XXH3_64bits_withSeed(labels, num_labels * sizeof(int32_t), XXH3_64bits(data, bytes));
 }
 
-struct PayloadHasher::State {
-  XXH3_state_t* xxh = nullptr;
-};
-
-PayloadHasher::PayloadHasher() : state_(std::make_unique<State>()) {
-  state_->xxh = XXH3_createState();
-  if (state_->xxh == nullptr) std::abort();  // Out of memory.
+PayloadHasher::PayloadHasher() : state_(XXH3_createState()) {
+  if (state_ == nullptr) std::abort();  // Out of memory.
   Reset();
 }
 
-PayloadHasher::~PayloadHasher() { XXH3_freeState(state_->xxh); }
+PayloadHasher::~PayloadHasher() { XXH3_freeState(state_); }
 
-void PayloadHasher::Reset() { XXH3_64bits_reset(state_->xxh); }
+void PayloadHasher::Reset() { XXH3_64bits_reset(state_); }
 
 void PayloadHasher::Update(const void* data, size_t bytes) {
-  XXH3_64bits_update(state_->xxh, data, bytes);
+  XXH3_64bits_update(state_, data, bytes);
 }
 
 uint64_t PayloadHasher::Finish(const int32_t* labels, size_t num_labels) {
-  return XXH3_64bits_withSeed(labels, num_labels * sizeof(int32_t),
-                              XXH3_64bits_digest(state_->xxh));
+  return XXH3_64bits_withSeed(labels, num_labels * sizeof(int32_t), XXH3_64bits_digest(state_));
 }
 
 uint64_t CombineDigest(uint64_t state, uint64_t value) {

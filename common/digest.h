@@ -3,7 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+
+struct XXH3_state_s;  // libxxhash's streaming state (xxhash.h).
 
 namespace tripletstream {
 
@@ -41,8 +42,7 @@ class PayloadHasher {
   uint64_t Finish(const int32_t* labels, size_t num_labels);
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  XXH3_state_s* const state_;
 };
 
 // Order-dependent combination used to chain batch digests into one stream
