@@ -31,6 +31,17 @@ void WriteMeta(torch::serialize::OutputArchive& archive, const CheckpointMeta& m
   archive.write("meta.world_size", c10::IValue(m.world_size));
   archive.write("meta.window_length", c10::IValue(m.window_length));
   archive.write("meta.eer_threshold", c10::IValue(m.eer_threshold));
+  std::vector<std::string> groups;
+  std::vector<double> thresholds;
+  for (const auto& [group, threshold] : m.group_thresholds) {
+    if (group.empty() || group.find('\n') != std::string::npos) continue;  // Not storable.
+    groups.push_back(group);
+    thresholds.push_back(threshold);
+  }
+  if (!groups.empty()) {  // Absent, like in checkpoints from before.
+    archive.write("meta.group_names", c10::IValue(absl::StrJoin(groups, "\n")));
+    archive.write("meta.group_thresholds", torch::tensor(thresholds, torch::kFloat64));
+  }
   archive.write("meta.norm_mean", FloatTensor(m.norm_mean));
   archive.write("meta.norm_std", FloatTensor(m.norm_std));
 }
@@ -61,6 +72,18 @@ CheckpointMeta ReadMeta(torch::serialize::InputArchive& archive) {
   archive.read("meta.eer_threshold", v);
   m.eer_threshold = v.toDouble();
   torch::Tensor t;
+  // Per-group thresholds came later: older checkpoints have none.
+  if (archive.try_read("meta.group_names", v)) {
+    std::vector<std::string> groups = absl::StrSplit(v.toStringRef(), '\n', absl::SkipEmpty());
+    torch::Tensor thresholds;  // Its own: read() into a defined tensor copies in place.
+    if (archive.try_read("meta.group_thresholds", thresholds) &&
+        thresholds.numel() == static_cast<int64_t>(groups.size())) {
+      thresholds = thresholds.to(torch::kFloat64).contiguous();
+      for (size_t i = 0; i < groups.size(); ++i) {
+        m.group_thresholds[groups[i]] = thresholds.data_ptr<double>()[i];
+      }
+    }
+  }
   archive.read("meta.norm_mean", t);
   m.norm_mean = FloatVector(t);
   archive.read("meta.norm_std", t);
@@ -69,6 +92,23 @@ CheckpointMeta ReadMeta(torch::serialize::InputArchive& archive) {
 }
 
 }  // namespace
+
+double AcceptThreshold(const CheckpointMeta& meta, const std::string& group, double flag,
+                       std::string* source) {
+  auto say = [&](const char* what) {
+    if (source != nullptr) *source = what;
+  };
+  if (flag >= -1) {
+    say("flag");
+    return flag;
+  }
+  if (auto it = meta.group_thresholds.find(group); !group.empty() && it != meta.group_thresholds.end()) {
+    say("group");
+    return it->second;
+  }
+  say("pooled");
+  return meta.eer_threshold;
+}
 
 absl::Status SaveCheckpoint(const std::string& path, Tcn& model,
                             torch::optim::Optimizer& optimizer, const CheckpointMeta& meta) {

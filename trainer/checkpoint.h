@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,18 @@ struct CheckpointMeta {
   std::vector<std::string> channel_names;
   std::vector<float> norm_mean, norm_std;
   double eer_threshold = 0;  // Accept threshold chosen at the EER on evaluation.
+  // The same per session group (--session_groups; with --group_templates
+  // scored against each group's own templates): what `verify --group=G`
+  // accepts at. Empty in checkpoints from before, or without groups.
+  std::map<std::string, double> group_thresholds;
 };
+
+// The threshold `verify` accepts at: `flag` when it is a cosine (>= -1);
+// else the group's EER threshold when the checkpoint has one for `group`;
+// else the pooled one. `source` (if not null) says which: "flag", "group"
+// or "pooled".
+double AcceptThreshold(const CheckpointMeta& meta, const std::string& group, double flag,
+                       std::string* source);
 
 // Writes model, optimizer, CPU RNG state and meta to `path` atomically
 // (temporary file, read back, then committed with a digest beside it and

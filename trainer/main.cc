@@ -94,6 +94,9 @@ ABSL_FLAG(int, kernel_size, 3, "TCN kernel size.");
 ABSL_FLAG(double, dropout, 0.1, "TCN dropout.");
 ABSL_FLAG(int, embedding, 128, "Embedding size.");
 ABSL_FLAG(bool, weight_norm, false, "Weight-normalized convolutions.");
+ABSL_FLAG(std::string, pooling, "mean",
+          "Pooling over time before the embedding head: mean, or stats (mean and "
+          "standard deviation of each channel).");
 ABSL_FLAG(int64_t, log_every, 50, "Steps between progress lines.");
 ABSL_FLAG(int64_t, eval_every, -1,
           "Steps between evaluations (each one also selects the model on validation users); "
@@ -147,7 +150,8 @@ ABSL_FLAG(std::string, group, "",
           "the pooled template.");
 ABSL_FLAG(double, threshold, -2,
           "verify: accept when the score is >= this; default: the EER threshold stored in "
-          "the checkpoint by the last evaluation.");
+          "the checkpoint by its evaluation, the --group's own where it has one (trained "
+          "with --session_groups), else the pooled one.");
 ABSL_FLAG(int, stride, 0, "embed/enroll/verify: window stride; 0 = half a window.");
 
 namespace tripletstream {
@@ -270,6 +274,12 @@ absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
   c.model.dropout = absl::GetFlag(FLAGS_dropout);
   c.model.embedding = absl::GetFlag(FLAGS_embedding);
   c.model.weight_norm = absl::GetFlag(FLAGS_weight_norm);
+  const std::string pooling = absl::GetFlag(FLAGS_pooling);
+  if (pooling != "mean" && pooling != "stats") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--pooling must be mean or stats, got '", pooling, "'"));
+  }
+  c.model.stats_pooling = pooling == "stats";
   c.log_every = absl::GetFlag(FLAGS_log_every);
   c.eval_every = absl::GetFlag(FLAGS_eval_every);
   c.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
@@ -500,12 +510,14 @@ int RunVerify() {
     score += s;
   }
   score /= std::max<int64_t>(1, e->windows.size());
-  double threshold = absl::GetFlag(FLAGS_threshold);
-  if (threshold < -1) threshold = e->model.meta.eer_threshold;
-  std::printf("user=%s group=%s windows=%lld score=%.4f threshold=%.4f decision=%s\n",
-              t->user.c_str(), group.empty() ? kPooledGroup : group.c_str(),
-              static_cast<long long>(e->windows.size()), score, threshold,
-              score >= threshold ? "accept" : "reject");
+  std::string source;
+  const double threshold =
+      AcceptThreshold(e->model.meta, group, absl::GetFlag(FLAGS_threshold), &source);
+  std::printf(
+      "user=%s group=%s windows=%lld score=%.4f threshold=%.4f threshold_from=%s decision=%s\n",
+      t->user.c_str(), group.empty() ? kPooledGroup : group.c_str(),
+      static_cast<long long>(e->windows.size()), score, threshold, source.c_str(),
+      score >= threshold ? "accept" : "reject");
   return 0;
 }
 

@@ -15,6 +15,7 @@ std::string TcnOptions::ToString() const {
   std::string text =
       absl::StrFormat("in=%d ch=%d lv=%d k=%d do=%g emb=%d wn=%d", in_channels, channels,
                       levels, kernel_size, dropout, embedding, weight_norm ? 1 : 0);
+  if (stats_pooling) absl::StrAppend(&text, " pool=stats");
   if (classes > 0) absl::StrAppend(&text, " cls=", classes);
   return text;
 }
@@ -35,6 +36,14 @@ absl::StatusOr<TcnOptions> ParseTcnOptions(const std::string& text) {
   o.dropout = dropout;
   o.embedding = emb;
   o.weight_norm = weight_norm != 0;
+  const size_t pool = text.find(" pool=");
+  if (pool != std::string::npos) {
+    const std::string kind = text.substr(pool + 6, text.find(' ', pool + 6) - (pool + 6));
+    if (kind != "stats" && kind != "mean") {
+      return absl::InvalidArgumentError(absl::StrCat("bad model config '", text, "'"));
+    }
+    o.stats_pooling = kind == "stats";
+  }
   const size_t cls = text.find(" cls=");
   if (cls != std::string::npos) {
     long long classes = 0;
@@ -103,7 +112,9 @@ TcnImpl::TcnImpl(const TcnOptions& options) : options_(options) {
       torch::randint(int64_t{1} << 62, {1}, torch::kInt64).item<int64_t>();
   dropout_state_ = register_buffer("dropout_state",
                                    torch::tensor({dropout_seed, int64_t{0}}, torch::kInt64));
-  head_ = register_module("head", torch::nn::Linear(options.channels, options.embedding));
+  head_ = register_module(
+      "head", torch::nn::Linear(options.channels * (options.stats_pooling ? 2 : 1),
+                                options.embedding));
   if (options.classes > 0) {
     proxies_ = register_parameter("proxies", torch::randn({options.classes, options.embedding}));
   }
@@ -141,7 +152,14 @@ torch::Tensor TcnImpl::Features(const torch::Tensor& x) {
 }
 
 torch::Tensor TcnImpl::forward(const torch::Tensor& x) {
-  torch::Tensor pooled = Features(x).mean(2);
+  torch::Tensor h = Features(x);
+  torch::Tensor pooled = h.mean(2);
+  if (options_.stats_pooling) {
+    // Standard deviation over time, kept away from 0 where its gradient is
+    // infinite.
+    torch::Tensor deviation = (h.var(2, /*unbiased=*/false) + 1e-5).sqrt();
+    pooled = torch::cat({pooled, deviation}, 1);
+  }
   return F::normalize(head_(pooled), F::NormalizeFuncOptions().p(2).dim(1));
 }
 

@@ -18,12 +18,16 @@ struct TcnOptions {
   double dropout = 0.1;
   int64_t embedding = 128;   // Output size (L2-normalized).
   bool weight_norm = false;  // w = g * v / ||v|| per output channel.
+  // Pooling over time before the head: false = the mean of each channel;
+  // true = its mean and standard deviation (statistics pooling, as in
+  // x-vectors), so the head sees how much each feature varies in a window.
+  bool stats_pooling = false;
   // > 0: one learned proxy per user label (0..classes-1) for the normalized
   // softmax loss; training only, embeddings do not use them.
   int64_t classes = 0;
 
-  // "in=12 ch=64 lv=5 k=3 do=0.1 emb=128 wn=0" (+ " cls=N" with proxies):
-  // part of checkpoints.
+  // "in=12 ch=64 lv=5 k=3 do=0.1 emb=128 wn=0" (+ " pool=stats" with
+  // statistics pooling, + " cls=N" with proxies): part of checkpoints.
   std::string ToString() const;
 };
 

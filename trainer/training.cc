@@ -100,6 +100,19 @@ absl::StatusOr<EvalReport> EvaluateAndLog(TrainingRun& run, Evaluator& evaluator
   return report;
 }
 
+// The accept thresholds `report` chose into `meta`: the headline EER
+// threshold, and one per session group of the same split.
+void SetThresholds(const EvalReport& report, CheckpointMeta* meta) {
+  const VerificationResult* headline = report.headline();
+  if (headline == nullptr) return;
+  meta->eer_threshold = headline->threshold;
+  meta->group_thresholds.clear();
+  const auto& groups = report.has_open_set ? report.open_set_groups : report.cross_session_groups;
+  for (const auto& [group, result] : groups) {
+    if (result.probes > 0 && result.users > 1) meta->group_thresholds[group] = result.threshold;
+  }
+}
+
 // Model selection: the weights that scored the lowest validation EER so
 // far (in memory, and as best.pt beside the checkpoint when there is one).
 struct BestModel {
@@ -122,7 +135,10 @@ absl::Status ConsiderForSelection(const EvalReport& report, TrainingRun& run, Be
   if (run.checkpoint_path.empty()) return absl::OkStatus();
   const std::string best_path =
       run.checkpoint_path.substr(0, run.checkpoint_path.rfind('/') + 1) + "best.pt";
-  return SaveCheckpoint(best_path, run.model, *run.optimizer, run.meta);
+  // best.pt carries the thresholds this model scored, not the run's last.
+  CheckpointMeta meta = run.meta;
+  SetThresholds(report, &meta);
+  return SaveCheckpoint(best_path, run.model, *run.optimizer, meta);
 }
 
 // What the loop holds besides the run: the group, the reducer, which batch
@@ -278,8 +294,8 @@ void RecordFinalEval(const EvalReport& report, TrainingRun& run, TrainResult* re
   if (const VerificationResult* headline = report.headline()) {
     result->eer_pct = headline->eer_pct;
     result->top1_pct = headline->top1_pct;
-    run.meta.eer_threshold = headline->threshold;
   }
+  SetThresholds(report, &run.meta);
 }
 
 // Model selection at the end: when an earlier evaluation had a lower

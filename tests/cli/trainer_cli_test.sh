@@ -113,6 +113,22 @@ expect_error "verify missing file" "nope.csv" "$T" verify --checkpoint="$C" \
   --input="$WORK/nope.csv" --template_file="$WORK/u1.tpl"
 expect_error "enroll without template" "--template_file" "$T" enroll --checkpoint="$C" \
   --input="$S/wlk_7/sub_1.csv" --user=u1
+# A run evaluated with --session_groups stores an EER threshold per group;
+# verify --group accepts at its group's, verify without one at the pooled one.
+"$T" train --servers=127.0.0.1:$SERVER_PORT --steps=4 --batch_size=8 --channels=8 --levels=2 \
+  --session_groups='([a-z]+)_.*' --checkpoint_dir="$WORK/grp" >/dev/null 2>"$WORK/grp.log" ||
+  fail "train with --session_groups: $(tail -3 "$WORK/grp.log")"
+G="$WORK/grp/checkpoint.pt"
+for group in "" wlk; do
+  "$T" enroll --checkpoint="$G" --input="$S/wlk_7/sub_1.csv" --user=u1 --group="$group" \
+    --template_file="$WORK/g1.tpl" >/dev/null 2>&1 || fail "enroll --group=$group"
+done
+out=$("$T" verify --checkpoint="$G" --input="$S/wlk_8/sub_1.csv" --template_file="$WORK/g1.tpl" \
+        --group=wlk 2>&1) || fail "verify --group=wlk: $out"
+grep -q "group=wlk .*threshold_from=group " <<<"$out" || fail "no per-group threshold: $out"
+out=$("$T" verify --checkpoint="$G" --input="$S/wlk_8/sub_1.csv" --template_file="$WORK/g1.tpl" \
+        2>&1) || fail "verify (pooled): $out"
+grep -q "threshold_from=pooled " <<<"$out" || fail "verify without --group: $out"
 SERVER_PID=$SERVER_PID; stop_server || fail "server exit code on SIGTERM"
 
 # Derived channels: a server serving triad magnitudes instead of the axes; the

@@ -58,6 +58,7 @@ TEST(CheckpointTest, RoundTripKeepsWeightsOptimizerAndMeta) {
   EXPECT_EQ(meta->norm_mean, expected.norm_mean);
   EXPECT_EQ(meta->norm_std, expected.norm_std);
   EXPECT_DOUBLE_EQ(meta->eer_threshold, 0.75);
+  EXPECT_TRUE(meta->group_thresholds.empty());
 
   torch::manual_seed(2);  // Different initial weights.
   Tcn loaded(SmallOptions());
@@ -67,6 +68,35 @@ TEST(CheckpointTest, RoundTripKeepsWeightsOptimizerAndMeta) {
   auto b = loaded->parameters();
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
+}
+
+TEST(CheckpointTest, KeepsAThresholdPerGroupAndVerifyPicksIt) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/checkpoint.pt";
+  Tcn model(SmallOptions());
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  CheckpointMeta written = SomeMeta();
+  // Not as many groups as channels (norm_mean is read after them).
+  written.group_thresholds = {
+      {"wlk", 0.8125}, {"moving", 0.5}, {"sit std", -0.25}, {"jog", 0.625}, {"ups", 0.0625}};
+  ASSERT_TRUE(SaveCheckpoint(path, model, optimizer, written).ok());
+  auto meta = ReadCheckpointMeta(path);
+  ASSERT_TRUE(meta.ok()) << meta.status();
+  EXPECT_EQ(meta->group_thresholds, written.group_thresholds);
+
+  std::string source;
+  EXPECT_DOUBLE_EQ(AcceptThreshold(*meta, "wlk", -2, &source), 0.8125);
+  EXPECT_EQ(source, "group");
+  EXPECT_DOUBLE_EQ(AcceptThreshold(*meta, "sit std", -2, &source), -0.25);
+  // No threshold for the group, or no group: the pooled one.
+  EXPECT_DOUBLE_EQ(AcceptThreshold(*meta, "dws", -2, &source), 0.75);
+  EXPECT_EQ(source, "pooled");
+  EXPECT_DOUBLE_EQ(AcceptThreshold(*meta, "", -2, &source), 0.75);
+  EXPECT_EQ(source, "pooled");
+  // A threshold given on the command line wins.
+  EXPECT_DOUBLE_EQ(AcceptThreshold(*meta, "wlk", 0.3, &source), 0.3);
+  EXPECT_EQ(source, "flag");
+  EXPECT_DOUBLE_EQ(AcceptThreshold(*meta, "wlk", -1, nullptr), -1);
 }
 
 TEST(CheckpointTest, ANonFiniteModelNeverReplacesAGoodCheckpoint) {

@@ -133,5 +133,36 @@ TEST(TcnTest, ProxiesOnlyWithClassesAndInTheConfig) {
   EXPECT_EQ(std::find(plain_names.begin(), plain_names.end(), "proxies"), plain_names.end());
 }
 
+TEST(TcnTest, StatsPoolingSeesHowMuchAWindowVaries) {
+  TcnOptions options = Small();
+  EXPECT_EQ(options.ToString().find("pool="), std::string::npos);  // Old configs unchanged.
+  options.stats_pooling = true;
+  options.classes = 4;
+  auto parsed = ParseTcnOptions(options.ToString());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->stats_pooling);
+  EXPECT_EQ(parsed->classes, 4);
+  EXPECT_EQ(parsed->ToString(), options.ToString());
+  EXPECT_FALSE(ParseTcnOptions(Small().ToString() + " pool=max").ok());
+
+  torch::manual_seed(3);
+  Tcn model(options);
+  // The head reads mean and standard deviation: twice the block width.
+  EXPECT_EQ(model->named_parameters()["head.weight"].size(1), 2 * options.channels);
+  model->eval();
+  torch::Tensor x = torch::randn({2, 60, options.in_channels});
+  torch::Tensor e = model->forward(x);
+  ASSERT_EQ(e.sizes(), (std::vector<int64_t>{2, options.embedding}));
+  EXPECT_TRUE(torch::allclose(e.norm(2, 1), torch::ones({2}), 1e-5, 1e-5));
+  // A constant input has zero spread: the small floor keeps it finite and
+  // its gradient too.
+  torch::Tensor flat = torch::ones({1, 60, options.in_channels}).requires_grad_();
+  model->train();
+  torch::Tensor out = model->forward(flat);
+  out.sum().backward();
+  EXPECT_TRUE(torch::isfinite(out).all().item<bool>());
+  EXPECT_TRUE(torch::isfinite(flat.grad()).all().item<bool>());
+}
+
 }  // namespace
 }  // namespace tripletstream
