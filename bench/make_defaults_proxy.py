@@ -11,11 +11,16 @@ import csv
 import os
 import sys
 
+if any(arg in ("-h", "--help") for arg in sys.argv[1:]) or len(sys.argv) > 3:
+    print(__doc__.strip())
+    sys.exit(0 if len(sys.argv) <= 3 else 2)
 root = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/motionsense",
                     "A_DeviceMotion_data")
 out = sys.argv[2] if len(sys.argv) > 2 else "/tmp/defaults_proxy"
 recordings = {"r1": ["wlk_7", "ups_3", "dws_1", "jog_9", "sit_5", "std_6"],
               "r2": ["wlk_15", "ups_4", "dws_2", "jog_16", "sit_13", "std_14"]}
+if not os.path.isdir(root):
+    sys.exit(f"make_defaults_proxy: {root} is not a folder (give the MotionSense folder)")
 for user in range(1, 25):
     folder = os.path.join(out, f"user{user:02d}")
     os.makedirs(folder, exist_ok=True)
