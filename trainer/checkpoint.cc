@@ -102,9 +102,10 @@ double AcceptThreshold(const CheckpointMeta& meta, const std::string& group, dou
     say("flag");
     return flag;
   }
-  if (auto it = meta.group_thresholds.find(group); !group.empty() && it != meta.group_thresholds.end()) {
+  const auto own = meta.group_thresholds.find(group);
+  if (!group.empty() && own != meta.group_thresholds.end()) {
     say("group");
-    return it->second;
+    return own->second;
   }
   say("pooled");
   return meta.eer_threshold;
