@@ -164,7 +164,8 @@ absl::StatusOr<std::string> DatasetCacheKey(const LoaderConfig& loader,
       "session_column=%s max_line_bytes=%d\n"
       "files: regex=%s suffix=%s strict=%d\n"
       "prep: window=%d stride=%d split=%.17g,%.17g,%.17g seed=%d test=%s val=%s holdout=%s "
-      "magnitudes=%d sums=[%s] keep_axes=%d\n",
+      "magnitudes=%d sums=[%s] keep_axes=%d gravity_frame=%d gravity_triad=%s "
+      "gravity_span=%d\n",
       kCacheVersion, root.string(), static_cast<int>(csv.delimiter),
       static_cast<int>(csv.row_terminator), static_cast<int>(csv.header),
       absl::StrJoin(columns, ","), Column(csv.user_column), Column(csv.session_column),
@@ -172,7 +173,9 @@ absl::StatusOr<std::string> DatasetCacheKey(const LoaderConfig& loader,
       prep.window_length, prep.window_stride, split.train_fraction, split.val_fraction,
       split.test_fraction, split.seed, split.test_user_regex, split.val_user_regex,
       split.holdout_session_regex, prep.derived.magnitudes ? 1 : 0,
-      absl::StrJoin(prep.derived.sums, ";"), prep.derived.keep_axes ? 1 : 0);
+      absl::StrJoin(prep.derived.sums, ";"), prep.derived.keep_axes ? 1 : 0,
+      static_cast<int>(prep.derived.gravity_frame), prep.derived.gravity_triad,
+      prep.derived.gravity_span);
   // The files the loader reads, with their sizes and modification times.
   auto files = ListDataFiles(loader);
   if (!files.ok()) return files.status();

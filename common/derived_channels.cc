@@ -6,8 +6,11 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "common/gravity_frame.h"
 
 namespace tripletstream {
 namespace {
@@ -32,6 +35,39 @@ std::string TriadList(const std::vector<Triad>& triads) {
   for (const Triad& t : triads) names.push_back(t.prefix);
   return names.empty() ? "none" : absl::StrJoin(names, ", ");
 }
+
+using Frame = ChannelPlan::Output::Frame;
+
+std::string FrameName(Frame frame, const std::string& triad, const std::string& reference,
+                      int span) {
+  return absl::StrCat(frame == Frame::kVertical ? "vertical(" : "horizontal(", triad, ";",
+                      reference, ",", span, ")");
+}
+
+// "vertical(gyro;acc,128)" -> kVertical, "gyro", "acc", 128; kNone when the
+// name is not a gravity-frame channel.
+Frame ParseFrameName(const std::string& name, std::string* triad, std::string* reference,
+                     int* span) {
+  Frame frame = Frame::kNone;
+  absl::string_view rest = name;
+  if (absl::ConsumePrefix(&rest, "vertical(")) {
+    frame = Frame::kVertical;
+  } else if (absl::ConsumePrefix(&rest, "horizontal(")) {
+    frame = Frame::kHorizontal;
+  }
+  if (frame == Frame::kNone || !absl::ConsumeSuffix(&rest, ")")) return Frame::kNone;
+  const size_t semicolon = rest.rfind(';');
+  const size_t comma = rest.rfind(',');
+  if (semicolon == absl::string_view::npos || comma == absl::string_view::npos ||
+      comma < semicolon || !absl::SimpleAtoi(rest.substr(comma + 1), span) || *span < 1) {
+    return Frame::kNone;
+  }
+  *triad = std::string(rest.substr(0, semicolon));
+  *reference = std::string(rest.substr(semicolon + 1, comma - semicolon - 1));
+  return frame;
+}
+
+std::array<int, 3> AxesOf(const Triad& t) { return {t.axes[0], t.axes[1], t.axes[2]}; }
 
 const Triad* FindByPrefix(const std::vector<Triad>& triads, const std::string& prefix) {
   for (const Triad& t : triads) {
@@ -67,11 +103,85 @@ std::vector<Triad> FindTriads(const std::vector<std::string>& channel_names) {
   return triads;
 }
 
+absl::Status ResolveGravityTriad(const Dataset& dataset, DerivedChannelsConfig* config,
+                                 std::string* summary) {
+  std::string ignored;
+  if (summary == nullptr) summary = &ignored;
+  summary->clear();
+  if (config->gravity_frame == GravityFrameMode::kOff) return absl::OkStatus();
+  const std::vector<Triad> triads = FindTriads(dataset.channel_names);
+  if (!config->gravity_triad.empty()) {
+    if (FindByPrefix(triads, config->gravity_triad) == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--gravity_triad=", config->gravity_triad,
+          ": no such triad (x/y/z channels); triads found: ", TriadList(triads)));
+    }
+    *summary = absl::StrCat("gravity frame: vertical from the mean of ", config->gravity_triad,
+                            " over ", config->gravity_span, " rows (--gravity_triad)");
+    return absl::OkStatus();
+  }
+  std::vector<std::string> prefixes;
+  std::vector<std::array<int, 3>> axes;
+  for (const Triad& t : triads) {
+    prefixes.push_back(t.prefix);
+    axes.push_back(AxesOf(t));
+  }
+  const std::vector<GravityScore> scores = ScoreGravityTriads(dataset, prefixes, axes);
+  std::vector<std::string> listed;
+  const GravityScore* best = nullptr;
+  for (const GravityScore& s : scores) {
+    listed.push_back(absl::StrFormat("%s %.2f", s.prefix, s.score));
+    if (best == nullptr || s.score > best->score) best = &s;
+  }
+  const std::string table = listed.empty() ? "no triads" : absl::StrJoin(listed, ", ");
+  if (best == nullptr || best->score < kMinGravityScore) {
+    const std::string why = absl::StrFormat(
+        "no triad carries gravity (steady share of each triad, %.1f needed: %s)",
+        kMinGravityScore, table);
+    if (config->gravity_frame == GravityFrameMode::kOn) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--gravity_frame=on: ", why, "; name one with --gravity_triad"));
+    }
+    config->gravity_frame = GravityFrameMode::kOff;
+    *summary = absl::StrCat("gravity frame off: ", why, "; channels used as they are");
+    return absl::OkStatus();
+  }
+  config->gravity_triad = best->prefix;
+  *summary = absl::StrCat("gravity frame: every triad as its vertical component and horizontal "
+                          "magnitude, the vertical from the mean of ", best->prefix, " over ",
+                          config->gravity_span, " rows (steady share: ", table, ")");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ChannelPlan> PlanDerivedChannels(const std::vector<std::string>& channel_names,
                                                 const DerivedChannelsConfig& config) {
   const std::vector<Triad> triads = FindTriads(channel_names);
   std::vector<ChannelPlan::Output> derived;
   std::set<int> feeding;  // Raw channels a magnitude is made of.
+  std::set<int> framed;   // Raw channels expressed in the gravity frame.
+  if (config.gravity_frame != GravityFrameMode::kOff) {
+    const Triad* reference = FindByPrefix(triads, config.gravity_triad);
+    if (reference == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "gravity frame: no reference triad '", config.gravity_triad,
+          "' (x/y/z channels); triads found: ", TriadList(triads)));
+    }
+    if (config.gravity_span < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("gravity frame: span must be >= 1 row, got ", config.gravity_span));
+    }
+    for (const Triad& t : triads) {
+      for (Frame frame : {Frame::kVertical, Frame::kHorizontal}) {
+        ChannelPlan::Output out{
+            FrameName(frame, t.prefix, reference->prefix, config.gravity_span), -1, {AxesOf(t)}};
+        out.frame = frame;
+        out.reference = AxesOf(*reference);
+        out.span = config.gravity_span;
+        derived.push_back(std::move(out));
+      }
+      framed.insert(t.axes, t.axes + 3);
+    }
+  }
   if (config.magnitudes) {
     for (const Triad& t : triads) {
       derived.push_back({MagnitudeName({t.prefix}), -1, {{t.axes[0], t.axes[1], t.axes[2]}}});
@@ -105,6 +215,7 @@ absl::StatusOr<ChannelPlan> PlanDerivedChannels(const std::vector<std::string>& 
   ChannelPlan plan;
   for (int c = 0; c < static_cast<int>(channel_names.size()); ++c) {
     if (!config.keep_axes && feeding.count(c) > 0) continue;
+    if (framed.count(c) > 0) continue;
     plan.outputs.push_back({channel_names[c], c, {}});
   }
   for (auto& d : derived) plan.outputs.push_back(std::move(d));
@@ -116,6 +227,25 @@ absl::StatusOr<ChannelPlan> PlanFromNames(const std::vector<std::string>& output
   const std::vector<Triad> triads = FindTriads(channel_names);
   ChannelPlan plan;
   for (const std::string& name : output_names) {
+    std::string triad, reference;
+    int span = 0;
+    if (const Frame frame = ParseFrameName(name, &triad, &reference, &span);
+        frame != Frame::kNone) {
+      const Triad* v = FindByPrefix(triads, triad);
+      const Triad* g = FindByPrefix(triads, reference);
+      if (v == nullptr || g == nullptr) {
+        return absl::NotFoundError(absl::StrCat("channel ", name, " needs the triads ", triad,
+                                                " and ", reference,
+                                                " (x/y/z columns); triads found: ",
+                                                TriadList(triads)));
+      }
+      ChannelPlan::Output out{name, -1, {AxesOf(*v)}};
+      out.frame = frame;
+      out.reference = AxesOf(*g);
+      out.span = span;
+      plan.outputs.push_back(std::move(out));
+      continue;
+    }
     if (name.size() > 2 && name.front() == '|' && name.back() == '|') {
       ChannelPlan::Output out{name, -1, {}};
       for (absl::string_view prefix :
@@ -141,6 +271,13 @@ absl::StatusOr<ChannelPlan> PlanFromNames(const std::vector<std::string>& output
   return plan;
 }
 
+bool IsDerivedChannelName(const std::string& name) {
+  std::string triad, reference;
+  int span = 0;
+  return (name.size() > 2 && name.front() == '|' && name.back() == '|') ||
+         ParseFrameName(name, &triad, &reference, &span) != Frame::kNone;
+}
+
 bool IsIdentity(const ChannelPlan& plan, int raw_channels) {
   if (static_cast<int>(plan.outputs.size()) != raw_channels) return false;
   for (int c = 0; c < raw_channels; ++c) {
@@ -154,6 +291,16 @@ std::vector<float> ApplyPlan(const ChannelPlan& plan, int raw_channels,
   const int64_t rows = raw_channels > 0 ? static_cast<int64_t>(raw.size()) / raw_channels : 0;
   const int64_t out_channels = static_cast<int64_t>(plan.outputs.size());
   std::vector<float> out(static_cast<size_t>(rows * out_channels));
+  // The unit vertical of every row, per (reference, span) in the plan.
+  std::map<std::pair<std::array<int, 3>, int>, std::vector<float>> verticals;
+  std::vector<const std::vector<float>*> up(out_channels, nullptr);
+  for (int64_t c = 0; c < out_channels; ++c) {
+    const ChannelPlan::Output& o = plan.outputs[c];
+    if (o.frame == ChannelPlan::Output::Frame::kNone) continue;
+    auto [it, added] = verticals.try_emplace({o.reference, o.span});
+    if (added) it->second = VerticalDirections(raw, raw_channels, o.reference, o.span);
+    up[c] = &it->second;
+  }
   for (int64_t r = 0; r < rows; ++r) {
     const float* in = raw.data() + r * raw_channels;
     float* row = out.data() + r * out_channels;
@@ -161,6 +308,20 @@ std::vector<float> ApplyPlan(const ChannelPlan& plan, int raw_channels,
       const ChannelPlan::Output& o = plan.outputs[c];
       if (o.raw >= 0) {
         row[c] = in[o.raw];
+        continue;
+      }
+      if (up[c] != nullptr) {
+        const float* u = up[c]->data() + 3 * r;
+        const auto& axes = o.summed[0];
+        const double v[3] = {in[axes[0]], in[axes[1]], in[axes[2]]};
+        const double along = v[0] * u[0] + v[1] * u[1] + v[2] * u[2];
+        if (o.frame == ChannelPlan::Output::Frame::kVertical) {
+          row[c] = static_cast<float>(along);
+        } else {
+          double across = 0;
+          for (int a = 0; a < 3; ++a) across += (v[a] - along * u[a]) * (v[a] - along * u[a]);
+          row[c] = static_cast<float>(std::sqrt(across));
+        }
         continue;
       }
       double sum[3] = {0, 0, 0};

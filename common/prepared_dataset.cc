@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include <glog/logging.h>
 #include "common/counter_rng.h"
 #include "common/digest.h"
 
@@ -52,8 +53,15 @@ absl::StatusOr<std::unique_ptr<PreparedDataset>> PrepareDataset(
     return absl::InvalidArgumentError(
         absl::StrCat("--stride must be positive, got ", config.window_stride));
   }
-  if (config.derived.enabled()) {
-    auto plan = PlanDerivedChannels(dataset.channel_names, config.derived);
+  PreprocessConfig resolved = config;
+  std::string gravity_summary;
+  if (absl::Status s = ResolveGravityTriad(dataset, &resolved.derived, &gravity_summary);
+      !s.ok()) {
+    return s;
+  }
+  if (!gravity_summary.empty()) LOG(INFO) << gravity_summary;
+  if (resolved.derived.enabled()) {
+    auto plan = PlanDerivedChannels(dataset.channel_names, resolved.derived);
     if (!plan.ok()) return plan.status();
     ApplyPlan(*plan, &dataset);
   }
@@ -80,7 +88,7 @@ absl::StatusOr<std::unique_ptr<PreparedDataset>> PrepareDataset(
   }
 
   auto prepared = std::make_unique<PreparedDataset>();
-  prepared->config = config;
+  prepared->config = resolved;
   prepared->fingerprint = ComputeFingerprint(dataset, config);
   auto splits = AssignSplits(dataset, config.split);
   if (!splits.ok()) return splits.status();

@@ -67,6 +67,15 @@ ABSL_FLAG(bool, magnitudes, false,
 ABSL_FLAG(std::string, magnitude_sums, "",
           "';'-separated triad sums whose magnitude becomes a channel, e.g. "
           "'userAcceleration+gravity' (total acceleration) -> |userAcceleration+gravity|.");
+ABSL_FLAG(std::string, gravity_frame, "off",
+          "auto, on or off: replace every sensor triad's x/y/z channels by its component along "
+          "the vertical and its magnitude across it, named vertical(v;g,N) and horizontal(v;g,N) "
+          "(g: the triad that carries gravity, averaged over N = --window rows), so a device "
+          "worn another way gives the same inputs. auto: when a triad carries gravity, else "
+          "channels as they are (logged); on: an error when none does.");
+ABSL_FLAG(std::string, gravity_triad, "",
+          "The triad (prefix of its x/y/z channels) whose mean is the vertical for "
+          "--gravity_frame; empty = the one whose values are most steady (picked and logged).");
 ABSL_FLAG(bool, keep_axes, true,
           "Keep the raw x/y/z channels of the triads --magnitudes/--magnitude_sums use.");
 ABSL_FLAG(std::string, test_users, "",
@@ -242,6 +251,23 @@ absl::Status BuildConfigs(LoaderConfig* loader, DataServiceConfig* service,
   prep->derived.magnitudes = absl::GetFlag(FLAGS_magnitudes);
   prep->derived.sums = absl::StrSplit(absl::GetFlag(FLAGS_magnitude_sums), ';', absl::SkipEmpty());
   prep->derived.keep_axes = absl::GetFlag(FLAGS_keep_axes);
+  const std::string gravity_frame = absl::GetFlag(FLAGS_gravity_frame);
+  if (gravity_frame == "auto") {
+    prep->derived.gravity_frame = GravityFrameMode::kAuto;
+  } else if (gravity_frame == "on") {
+    prep->derived.gravity_frame = GravityFrameMode::kOn;
+  } else if (gravity_frame == "off") {
+    prep->derived.gravity_frame = GravityFrameMode::kOff;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--gravity_frame must be auto, on or off, got '", gravity_frame, "'"));
+  }
+  prep->derived.gravity_triad = absl::GetFlag(FLAGS_gravity_triad);
+  if (!prep->derived.gravity_triad.empty() &&
+      prep->derived.gravity_frame == GravityFrameMode::kOff) {
+    return absl::InvalidArgumentError("--gravity_triad needs --gravity_frame=auto or on");
+  }
+  prep->derived.gravity_span = absl::GetFlag(FLAGS_window);
   if (!prep->derived.keep_axes && !prep->derived.enabled()) {
     return absl::InvalidArgumentError(
         "--keep_axes=false needs --magnitudes or --magnitude_sums (it drops their axes)");
@@ -368,7 +394,7 @@ int Run() {
     if (triads.empty()) {
       LOG(ERROR) << "--rotate: no sensor triads (x/y/z channels) among the channels "
                  << absl::StrJoin((*dataset)->data.channel_names, ",")
-                 << " (--keep_axes=false removes them)";
+                 << " (--keep_axes=false and --gravity_frame remove them)";
       return 2;
     }
     std::vector<std::string> names;

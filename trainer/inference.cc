@@ -39,7 +39,7 @@ absl::StatusOr<WindowSet> WindowsFromCsv(const std::vector<std::string>& files,
   // Derived channels (|rotationRate|, ...) are computed from the raw
   // columns, so those files are read whole and planned by name.
   bool derived = false;
-  for (const std::string& name : meta.channel_names) derived |= name.front() == '|';
+  for (const std::string& name : meta.channel_names) derived |= IsDerivedChannelName(name);
   for (const std::string& name : meta.channel_names) {
     if (derived) break;
     ColumnRef ref;
