@@ -145,6 +145,30 @@ grep -q 'channels (7): attitude.roll,attitude.pitch,attitude.yaw,|gravity|,|rota
   --output="$WORK/demb.csv" 2>/dev/null || fail "embed with derived channels"
 [[ $(wc -l <"$WORK/demb.csv") -eq 3 ]] || fail "embed (derived): expected 3 windows"
 stop_server || fail "derived server exit code on SIGTERM"
+# The gravity frame: the triad that carries gravity is picked from the data,
+# and every triad becomes its vertical component and horizontal magnitude;
+# verify recomputes them from raw CSV columns.
+start_server "$WORK/gravity.log" --data="$SRC/testdata/motionsense_sample" \
+  --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv' \
+  --stride=64 --split=1,0,0 --gravity_frame=on --window=100 || exit 1
+grep -q 'vertical from the mean of gravity over 100 rows' "$WORK/gravity.log" ||
+  fail "gravity triad not in the startup log: $(grep -i gravity "$WORK/gravity.log")"
+grep -q 'channels (9): attitude.roll,attitude.pitch,attitude.yaw,vertical(gravity;gravity,100),horizontal(gravity;gravity,100),vertical(rotationRate;gravity,100)' \
+  "$WORK/gravity.log" || fail "gravity-frame channels: $(grep channels "$WORK/gravity.log")"
+"$T" train --servers=127.0.0.1:$SERVER_PORT --steps=5 --channels=8 --levels=2 --embedding=8 \
+  --eval=false --log_every=0 --checkpoint_dir="$WORK/gckpt" >/dev/null 2>&1 || fail "train in the gravity frame"
+"$T" enroll --checkpoint="$WORK/gckpt/checkpoint.pt" --input="$S/wlk_7/sub_1.csv" --user=u1 \
+  --template_file="$WORK/gtemplates.csv" >/dev/null 2>&1 || fail "enroll in the gravity frame"
+out=$("$T" verify --checkpoint="$WORK/gckpt/checkpoint.pt" --input="$S/wlk_7/sub_1.csv" \
+        --template_file="$WORK/gtemplates.csv" --threshold=0.5 2>&1) || fail "verify (gravity): $out"
+grep -q "decision=accept" <<<"$out" || fail "verify in the gravity frame: $out"
+stop_server || fail "gravity-frame server exit code on SIGTERM"
+expect_error "gravity frame without gravity" "no triad carries gravity" "$BIN/tripletstream-server" \
+  --data="$SRC/testdata/motionsense_sample" --dry_run --gravity_frame=on \
+  --columns=rotationRate.x,rotationRate.y,rotationRate.z \
+  --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
+expect_error "bad --gravity_frame" "--gravity_frame must be auto, on or off" \
+  "$BIN/tripletstream-server" --data="$SRC/testdata/motionsense_sample" --gravity_frame=yes
 # Model selection on validation users: every --eval_every evaluation scores
 # them, the best weights are kept (best.pt) and the result line names the step.
 start_server "$WORK/val.log" --data="$SRC/testdata/motionsense_sample" \
