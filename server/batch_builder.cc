@@ -29,6 +29,11 @@ uint64_t ConfigKey(const SamplingConfig& s, const AugmentConfig& a) {
                static_cast<uint64_t>(a.max_shift)});
   // Streams without rotation or warp keep the keys they always had.
   uint64_t extended = a.rotate ? MakeKey({key, kRotateTag}) : key;
+  if (a.rotate && a.rotate_max_deg < 180) {
+    uint32_t degrees;
+    std::memcpy(&degrees, &a.rotate_max_deg, 4);
+    extended = MakeKey({extended, degrees});
+  }
   if (a.time_warp > 0) {
     uint32_t warp;
     std::memcpy(&warp, &a.time_warp, 4);
@@ -250,7 +255,17 @@ void BatchBuilder::Rotate(CounterRng& rng, float* window) const {
     norm += v * v;
   }
   norm = std::sqrt(std::max(norm, 1e-300));
-  const double w = q[0] / norm, x = q[1] / norm, y = q[2] / norm, z = q[3] / norm;
+  double w = q[0] / norm, x = q[1] / norm, y = q[2] / norm, z = q[3] / norm;
+  if (augment_.rotate_max_deg < 180) {
+    // A turn by an angle uniform in [0, max] about the axis (q[1], q[2], q[3]).
+    const double axis = std::sqrt(std::max(x * x + y * y + z * z, 1e-300));
+    const double half = 0.5 * (augment_.rotate_max_deg * M_PI / 180.0) * rng.Uniform();
+    const double s = std::sin(half) / axis;
+    w = std::cos(half);
+    x *= s;
+    y *= s;
+    z *= s;
+  }
   const double r[3][3] = {{1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)},
                           {2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)},
                           {2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)}};

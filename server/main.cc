@@ -93,6 +93,9 @@ ABSL_FLAG(int, shift, 0, "Augmentation: max time shift in samples (0 = off).");
 ABSL_FLAG(bool, rotate, false,
           "Augmentation: turn each training window by a random 3-D rotation, every sensor "
           "triad (x/y/z channels) alike, as if the device were held another way.");
+ABSL_FLAG(float, rotate_max_deg, 180.0f,
+          "With --rotate: the largest turn in degrees; 180 = any rotation, less = a turn "
+          "about a random axis by up to this angle (the device worn a little differently).");
 ABSL_FLAG(float, time_warp, 0.0f,
           "Augmentation: read each training window at a speed drifting linearly between two "
           "random rates in [1-w, 1+w] (w <= 0.5), resampled to the window length; 0 = off.");
@@ -201,6 +204,11 @@ absl::Status BuildServiceConfig(DataServiceConfig* config) {
   config->augment.max_shift = absl::GetFlag(FLAGS_shift);
   config->augment.rotate = absl::GetFlag(FLAGS_rotate);
   config->augment.time_warp = absl::GetFlag(FLAGS_time_warp);
+  config->augment.rotate_max_deg = absl::GetFlag(FLAGS_rotate_max_deg);
+  if (!(config->augment.rotate_max_deg > 0 && config->augment.rotate_max_deg <= 180)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--rotate_max_deg must be in (0, 180], got ", config->augment.rotate_max_deg));
+  }
   if (!(config->augment.jitter_sigma >= 0) || !(config->augment.scale_sigma >= 0) ||
       config->augment.max_shift < 0) {
     return absl::InvalidArgumentError("--jitter, --scale and --shift must be >= 0");
@@ -400,7 +408,11 @@ int Run() {
     std::vector<std::string> names;
     for (const Triad& t : triads) names.push_back(t.prefix);
     LOG(INFO) << "--rotate: each training window turns " << absl::StrJoin(names, ", ")
-              << " by one random rotation";
+              << " by one random rotation"
+              << (service_config.augment.rotate_max_deg < 180
+                      ? absl::StrCat(" of up to ", service_config.augment.rotate_max_deg,
+                                     " degrees")
+                      : std::string());
   }
   if (absl::GetFlag(FLAGS_dry_run)) {
     LOG(INFO) << "--dry_run: not serving";

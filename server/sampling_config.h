@@ -33,6 +33,10 @@ struct AugmentConfig {
   // triad of the window (acceleration and gyroscope turn together), applied
   // to the de-normalized values: the device held another way.
   bool rotate = false;
+  // With `rotate`: the largest turn in degrees. 180 draws the rotation
+  // uniformly; less turns about a uniformly random axis by an angle uniform
+  // in [0, rotate_max_deg]: a device worn a little differently.
+  float rotate_max_deg = 180;
   // Time warp: the window is read at a speed that changes linearly from s0
   // at its start to s1 at its end, each uniform in [1 - w, 1 + w] (w in
   // [0, 0.5]), and resampled to the window length by linear interpolation:

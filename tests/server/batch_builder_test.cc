@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -191,6 +192,44 @@ TEST_F(BatchBuilderTest, RotationKeepsEachTriadsMagnitudeAndTurnsIt) {
   v1::Batch again;
   rotated.Build(0, &again);
   EXPECT_EQ(again.data(), q.data());
+}
+
+// --rotate_max_deg bounds the turn: no vector moves by more than the angle,
+// and the turn is a rotation (lengths kept).
+TEST_F(BatchBuilderTest, BoundedRotationTurnsByNoMoreThanTheAngle) {
+  auto named = std::make_shared<PreparedDataset>(*dataset_);
+  named->data.channel_names = {"acc.x", "acc.y", "acc.z"};
+  AugmentConfig augment;
+  augment.rotate = true;
+  augment.rotate_max_deg = 20;
+  BatchBuilder plain(*named, Triplets(16), AugmentConfig(), 7, 0);
+  BatchBuilder rotated(*named, Triplets(16), augment, 7, 0);
+  v1::Batch p, q;
+  plain.Build(0, &p);
+  rotated.Build(0, &q);
+  const float* a = reinterpret_cast<const float*>(p.data().data());
+  const float* b = reinterpret_cast<const float*>(q.data().data());
+  const auto& mean = named->norm.mean;
+  const auto& sd = named->norm.std;
+  const int64_t rows = 16 * named->window_length();
+  double largest = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    double va[3], vb[3], na = 0, nb = 0, dot = 0;
+    for (int c = 0; c < 3; ++c) {
+      va[c] = a[r * 3 + c] * sd[c] + mean[c];
+      vb[c] = b[r * 3 + c] * sd[c] + mean[c];
+      na += va[c] * va[c];
+      nb += vb[c] * vb[c];
+      dot += va[c] * vb[c];
+    }
+    if (na < 1e-2) continue;
+    ASSERT_NEAR(std::sqrt(na), std::sqrt(nb), 1e-3 * (1 + std::sqrt(na))) << "row " << r;
+    const double degrees =
+        std::acos(std::clamp(dot / std::sqrt(na * nb), -1.0, 1.0)) * 180 / M_PI;
+    largest = std::max(largest, degrees);
+  }
+  EXPECT_LE(largest, 20.5);
+  EXPECT_GT(largest, 2.0);
 }
 
 // Time warp reads a window at a speed drifting between two rates in
