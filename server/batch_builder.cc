@@ -1,6 +1,7 @@
 #include "server/batch_builder.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -272,14 +273,34 @@ void BatchBuilder::Rotate(CounterRng& rng, float* window) const {
   const int channels = dataset_.channels();
   const std::vector<float>& mean = dataset_.norm.mean;
   const std::vector<float>& std_dev = dataset_.norm.std;
+  // On normalized values n (v = s * n + m per axis), turning v is affine:
+  //   n' = (R (s * n + m) - m) / s = A n + b,  A = S^-1 R S,  b = S^-1 (R m - m).
+  struct Affine {
+    std::array<int, 3> axes;
+    float a[3][3];
+    float b[3];
+  };
+  absl::InlinedVector<Affine, 4> turns;
+  for (const auto& axes : triads_) {
+    Affine t;
+    t.axes = axes;
+    for (int i = 0; i < 3; ++i) {
+      double rm = 0;
+      for (int j = 0; j < 3; ++j) {
+        t.a[i][j] = static_cast<float>(r[i][j] * std_dev[axes[j]] / std_dev[axes[i]]);
+        rm += r[i][j] * mean[axes[j]];
+      }
+      t.b[i] = static_cast<float>((rm - mean[axes[i]]) / std_dev[axes[i]]);
+    }
+    turns.push_back(t);
+  }
   for (int t = 0; t < dataset_.window_length(); ++t) {
     float* row = window + static_cast<int64_t>(t) * channels;
-    for (const auto& axes : triads_) {
-      double v[3];
-      for (int a = 0; a < 3; ++a) v[a] = double{row[axes[a]]} * std_dev[axes[a]] + mean[axes[a]];
-      for (int a = 0; a < 3; ++a) {
-        const double turned = r[a][0] * v[0] + r[a][1] * v[1] + r[a][2] * v[2];
-        row[axes[a]] = static_cast<float>((turned - mean[axes[a]]) / std_dev[axes[a]]);
+    for (const Affine& turn : turns) {
+      const float v[3] = {row[turn.axes[0]], row[turn.axes[1]], row[turn.axes[2]]};
+      for (int i = 0; i < 3; ++i) {
+        row[turn.axes[i]] =
+            turn.a[i][0] * v[0] + turn.a[i][1] * v[1] + turn.a[i][2] * v[2] + turn.b[i];
       }
     }
   }
