@@ -29,7 +29,7 @@ for i in "${!DIRS[@]}"; do
     [[ -x "$dir/bin/$bin" ]] || { echo "$dir/bin/$bin: not built" >&2; exit 2; }
   done
   log="$WORK/server$i.log"
-  "$dir/bin/tripletstream-server" --port=0 --data="$DATA" --user_regex="$REGEX" \
+  "$dir/bin/tripletstream-server" --port=0 --data="$DATA" --rotate=false --user_regex="$REGEX" \
     --stats_interval_s=0 ${SERVER_FLAGS:-} >"$log" 2>&1 &
   PIDS[$i]=$!
   for _ in $(seq 1 300); do

@@ -24,7 +24,7 @@ echo "data: $DATA"
 
 # --- ingest: startup of a --dry_run server, ingest line -------------------
 for i in $(seq 1 "$REPS"); do
-  "$BIN/tripletstream-server" --data="$DATA" --user_regex="$REGEX" --dry_run \
+  "$BIN/tripletstream-server" --data="$DATA" --rotate=false --user_regex="$REGEX" --dry_run \
     --ingest_threads=2 2>&1 | sed -n 's/.*ingest: \(.*\)/ingest_run: \1/p'
 done
 
@@ -32,7 +32,7 @@ done
 deliver() {  # deliver LABEL SERVER_FLAGS...
   local label=$1
   shift
-  start_server "$WORK/$label.log" --data="$DATA" --user_regex="$REGEX" --threads=1 \
+  start_server "$WORK/$label.log" --data="$DATA" --rotate=false --user_regex="$REGEX" --threads=1 \
     --stats_interval_s=0 "$@"
   for i in $(seq 1 "$REPS"); do
     line=$("$BIN/tripletstream-probe" --servers=127.0.0.1:$SERVER_PORT --batch_size=64 \
@@ -46,7 +46,7 @@ deliver plain
 deliver augmented "${AUGMENT[@]}"
 
 # --- memory under a slow client: sample RSS while the probe sleeps per batch
-start_server "$WORK/slow.log" --data="$DATA" --user_regex="$REGEX" --threads=4 \
+start_server "$WORK/slow.log" --data="$DATA" --rotate=false --user_regex="$REGEX" --threads=4 \
   --stats_interval_s=0
 base_rss=$(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status)
 "$BIN/tripletstream-probe" --servers=127.0.0.1:$SERVER_PORT --batch_size=64 --info=false \

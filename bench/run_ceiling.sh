@@ -18,7 +18,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 TICKS=$(getconf CLK_TCK)
 cpu_s() { awk -v t="$TICKS" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
 
-start_server "$WORK/server.log" --data="$DATA" --user_regex="$REGEX" --stats_interval_s=0 \
+start_server "$WORK/server.log" --data="$DATA" --rotate=false --user_regex="$REGEX" --stats_interval_s=0 \
   ${SERVER_FLAGS:-}
 REAL_PID=$SERVER_PID; REAL_PORT=$SERVER_PORT
 "$BIN/ceiling_server" --like="127.0.0.1:$REAL_PORT" >"$WORK/ceiling.log" 2>&1 &

@@ -24,7 +24,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "A=$A B=$B data=$DATA"
-start_server "$WORK/server.log" --data="$DATA" --stats_interval_s=0 --threads=1 \
+start_server "$WORK/server.log" --data="$DATA" --rotate=false --stats_interval_s=0 --threads=1 \
   --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
 
 for batch in 64 256; do

@@ -20,7 +20,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export GLOO_SOCKET_IFNAME=lo
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
-start_server "$WORK/server.log" --data="$DATA" --stats_interval_s=0 --threads=1 \
+start_server "$WORK/server.log" --data="$DATA" --rotate=false --stats_interval_s=0 --threads=1 \
   --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
 FLAGS=(--servers="127.0.0.1:$SERVER_PORT" --steps="$STEPS" --eval=false --log_every=0
   --channels=32 --levels=4 --embedding=64)

@@ -48,7 +48,7 @@ echo "data: $DATA"
 if [[ -z "$CAP" ]]; then
   pids=(); addresses=()
   for n in $(seq 1 "$MAX"); do
-    start_server "$WORK/server$n.log" --data="$DATA" --user_regex="$REGEX" --threads=1 \
+    start_server "$WORK/server$n.log" --data="$DATA" --rotate=false --user_regex="$REGEX" --threads=1 \
       --stats_interval_s=0 --ingest_threads=1
     pids+=("$SERVER_PID"); addresses+=("127.0.0.1:$SERVER_PORT")
     list=$(IFS=,; echo "${addresses[*]}")
@@ -64,7 +64,7 @@ fi
 
 # ---- capped mode ---------------------------------------------------------
 COUNTS=${COUNTS:-1 2 4 8}
-FLAGS=(${SERVER_FLAGS:---jitter=0.03 --scale=0.1 --shift=8})
+FLAGS=(${SERVER_FLAGS:---jitter=0.03 --scale=0.1 --shift=8 --rotate=false})
 probe_file=$(capped_cgroup ts_scaling_writable_check "$CAP")
 if [[ -z "$probe_file" ]]; then
   echo "run_scaling: CPU_CAP needs a writable cgroup (v2 cpu.max or v1 cpu controller, as root); skipped" >&2

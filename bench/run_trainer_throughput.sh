@@ -22,7 +22,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "blas: $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
-start_server "$WORK/server.log" --data="$DATA" --stats_interval_s=0 \
+start_server "$WORK/server.log" --data="$DATA" --rotate=false --stats_interval_s=0 \
   --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
 for threads in ${THREADS:-1 2}; do
   : >"$WORK/cpp.$threads" ; : >"$WORK/py.$threads"

@@ -34,7 +34,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
   echo "SKIPPED: no writable cgroup to cap the servers (needs root and a cpu controller)"; exit 77; }
 
 DATA="$SRC/testdata/motionsense_demo"
-SERVER_FLAGS=(--data="$DATA" --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
+SERVER_FLAGS=(--data="$DATA" --rotate=false --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
   --split=1,0,0 --stride=16 --threads=1 --stats_interval_s=0 --host=127.0.0.1
   --jitter=0.05 --scale=0.1 --shift=8 --time_warp=0.2 --cache_dir="$WORK/cache")
 TRAIN_FLAGS=(--steps=${STEPS:-2000} --batch_size=64 --channels=8 --levels=2 --embedding=16

@@ -90,12 +90,14 @@ ABSL_FLAG(std::string, skip_report, "", "Write every skipped row/file to this fi
 ABSL_FLAG(float, jitter, 0.0f, "Augmentation: Gaussian jitter sigma (0 = off).");
 ABSL_FLAG(float, scale, 0.0f, "Augmentation: per-channel amplitude scale sigma (0 = off).");
 ABSL_FLAG(int, shift, 0, "Augmentation: max time shift in samples (0 = off).");
-ABSL_FLAG(bool, rotate, false,
-          "Augmentation: turn each training window by a random 3-D rotation, every sensor "
-          "triad (x/y/z channels) alike, as if the device were held another way.");
-ABSL_FLAG(float, rotate_max_deg, 180.0f,
-          "With --rotate: the largest turn in degrees; 180 = any rotation, less = a turn "
-          "about a random axis by up to this angle (the device worn a little differently).");
+ABSL_FLAG(bool, rotate, true,
+          "Augmentation: turn each training window by a random rotation of up to "
+          "--rotate_max_deg, every sensor triad (x/y/z channels) alike, as if the device were "
+          "worn a little differently. On by default (data without triads is served unturned, "
+          "logged); --rotate=false turns it off.");
+ABSL_FLAG(float, rotate_max_deg, 30.0f,
+          "With --rotate: the largest turn in degrees, about a random axis; 180 = any "
+          "rotation (uniform).");
 ABSL_FLAG(float, time_warp, 0.0f,
           "Augmentation: read each training window at a speed drifting linearly between two "
           "random rates in [1-w, 1+w] (w <= 0.5), resampled to the window length; 0 = off.");
@@ -400,19 +402,21 @@ int Run() {
   if (service_config.augment.rotate) {
     const std::vector<Triad> triads = FindTriads((*dataset)->data.channel_names);
     if (triads.empty()) {
-      LOG(ERROR) << "--rotate: no sensor triads (x/y/z channels) among the channels "
-                 << absl::StrJoin((*dataset)->data.channel_names, ",")
-                 << " (--keep_axes=false and --gravity_frame remove them)";
-      return 2;
+      // Rotation is on by default, so data without triads is not an error.
+      LOG(WARNING) << "rotation augmentation: no sensor triads (x/y/z channels) among the "
+                   << "channels " << absl::StrJoin((*dataset)->data.channel_names, ",")
+                   << ", so windows are not turned";
+    } else {
+      std::vector<std::string> names;
+      for (const Triad& t : triads) names.push_back(t.prefix);
+      LOG(INFO) << "rotation augmentation: each training window turns "
+                << absl::StrJoin(names, ", ") << " by one random rotation"
+                << (service_config.augment.rotate_max_deg < 180
+                        ? absl::StrCat(" of up to ", service_config.augment.rotate_max_deg,
+                                       " degrees")
+                        : std::string())
+                << " (--rotate=false: off)";
     }
-    std::vector<std::string> names;
-    for (const Triad& t : triads) names.push_back(t.prefix);
-    LOG(INFO) << "--rotate: each training window turns " << absl::StrJoin(names, ", ")
-              << " by one random rotation"
-              << (service_config.augment.rotate_max_deg < 180
-                      ? absl::StrCat(" of up to ", service_config.augment.rotate_max_deg,
-                                     " degrees")
-                      : std::string());
   }
   if (absl::GetFlag(FLAGS_dry_run)) {
     LOG(INFO) << "--dry_run: not serving";

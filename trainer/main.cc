@@ -86,6 +86,9 @@ ABSL_FLAG(double, softmax_scale, 16, "Scale of the normalized-softmax logits.");
 ABSL_FLAG(double, lr, 1e-3, "Peak learning rate (AdamW).");
 ABSL_FLAG(double, weight_decay, 1e-4, "AdamW weight decay.");
 ABSL_FLAG(int64_t, warmup_steps, 100, "Linear warm-up steps before cosine decay.");
+ABSL_FLAG(double, ema, 0,
+          "Evaluate (and select) an exponential moving average of the weights with this "
+          "decay per step, e.g. 0.99; 0 = the trained weights.");
 ABSL_FLAG(double, clip_norm, 5.0, "Gradient clipping norm; 0 = off.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of the model initialization and of the batch stream.");
 ABSL_FLAG(int, channels, 64, "TCN block width.");
@@ -282,6 +285,10 @@ absl::StatusOr<TrainConfig> TrainConfigFromFlags() {
   c.model.stats_pooling = pooling == "stats";
   c.log_every = absl::GetFlag(FLAGS_log_every);
   c.eval_every = absl::GetFlag(FLAGS_eval_every);
+  c.ema_decay = absl::GetFlag(FLAGS_ema);
+  if (!(c.ema_decay >= 0 && c.ema_decay < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("--ema must be in [0, 1), got ", c.ema_decay));
+  }
   c.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
   c.eval_at_end = absl::GetFlag(FLAGS_eval);
   c.metrics_path = absl::GetFlag(FLAGS_metrics);

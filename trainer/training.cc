@@ -17,6 +17,7 @@
 #include "trainer/run_log.h"
 #include "trainer/run_setup.h"
 #include "trainer/train_step.h"
+#include "trainer/weight_average.h"
 
 namespace tripletstream {
 namespace {
@@ -152,6 +153,7 @@ struct LoopState {
   std::vector<uint64_t> step_digests;    // Per step of this run; 0 = no batch.
   std::vector<uint8_t> step_had_batch;
   int64_t eval_every = 0;                // Resolved --eval_every (EvalEvery).
+  WeightAverage average;                 // --ema: what evaluations score.
 };
 
 // --eval_every: -1 (auto) evaluates every kAutoEvalEvery steps when the
@@ -229,6 +231,7 @@ absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with
     loop.step_digests.push_back(digest);
     loop.step_had_batch.push_back(*batch != nullptr ? 1 : 0);
     ++run.meta.step;
+    loop.average.Update(run.model);
     const int64_t step_epoch = epoch;
     ++j;
     schedule.PositionAfter(epoch, j, &run.meta.epoch, &run.meta.next_index);
@@ -244,6 +247,7 @@ absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with
       if (absl::Status s = SaveRun(run, result); !s.ok()) return s;
     }
     if (loop.eval_every > 0 && run.meta.step % loop.eval_every == 0) {
+      ScopedAverage averaged(loop.average, run.model);
       auto report = EvaluateAndLog(run, evaluator, log, loop.group);
       if (!report.ok()) return report.status();
       if (absl::Status s = ConsiderForSelection(*report, run, &loop.best); !s.ok()) return s;
@@ -370,7 +374,7 @@ void RecordRunFigures(const TrainingRun& run, const BatchStreamStats& received,
 // After a successful loop: the ranks' union digest, the checkpoint, and the
 // final evaluation with model selection (rank 0).
 absl::Status FinishRun(const TrainConfig& config, TrainingRun& run, Evaluator& evaluator,
-                       RunLog& log, const LoopState& loop, TrainResult* result) {
+                       RunLog& log, LoopState& loop, TrainResult* result) {
   if (loop.group != nullptr && !result->interrupted) {
     auto union_digest = UnionDigest(*loop.group, loop);
     if (!union_digest.ok()) return union_digest.status();
@@ -380,12 +384,19 @@ absl::Status FinishRun(const TrainConfig& config, TrainingRun& run, Evaluator& e
   // failure there must not lose the run.
   if (absl::Status s = SaveRun(run, result); !s.ok()) return s;
   if (!config.eval_at_end || result->interrupted) return absl::OkStatus();
-  auto report = EvaluateAndLog(run, evaluator, log, loop.group);
-  if (!report.ok()) return report.status();
-  if (loop.group != nullptr && loop.group->rank() != 0) return absl::OkStatus();
-  RecordFinalEval(*report, run, result);
-  if (absl::Status s = SaveRun(run, result); !s.ok()) return s;  // With the threshold.
-  return ReportSelectedModel(*report, run, evaluator, loop.best, result);
+  absl::StatusOr<EvalReport> report;
+  {
+    ScopedAverage averaged(loop.average, run.model);
+    report = EvaluateAndLog(run, evaluator, log, loop.group);
+    if (!report.ok()) return report.status();
+    if (loop.group != nullptr && loop.group->rank() != 0) return absl::OkStatus();
+    RecordFinalEval(*report, run, result);
+    if (absl::Status s = ReportSelectedModel(*report, run, evaluator, loop.best, result);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return SaveRun(run, result);  // With the threshold.
 }
 
 }  // namespace
@@ -430,6 +441,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
   std::unique_ptr<DeviceInput> input = DeviceInput::ForDevice((*run)->device);
   LoopState loop{group.get(), reducer.get(), &*schedule, input.get()};
   loop.eval_every = EvalEvery(config, **run);
+  loop.average = WeightAverage(config.ema_decay);
   const Clock::time_point started = Clock::now();
   const int64_t first_step = (*run)->meta.step;
   absl::Status trained = TrainLoop(config, with, **run, **stream, **evaluator, log, loop, &result);

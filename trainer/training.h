@@ -46,6 +46,7 @@ struct TrainConfig {
   double weight_decay = 1e-4;     // AdamW.
   int64_t warmup_steps = 100;
   double clip_norm = 5.0;         // 0 = no clipping.
+  double ema_decay = 0;           // Evaluate an average of the weights (WeightAverage); 0 = off.
   uint64_t seed = 1;
   TcnOptions model;               // in_channels is taken from the server.
   int64_t log_every = 50;

@@ -183,14 +183,19 @@ stop_server || fail "validation server exit code on SIGTERM"
 expect_error "unknown triad" "no triad 'magnetometer'" "$BIN/tripletstream-server" \
   --data="$SRC/testdata/motionsense_sample" --dry_run --magnitude_sums=gravity+magnetometer \
   --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
-expect_error "rotate without triads" "--rotate: no sensor triads" "$BIN/tripletstream-server" \
-  --data="$SRC/testdata/motionsense_sample" --dry_run --rotate --magnitudes --keep_axes=false \
-  --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv'
 out=$("$BIN/tripletstream-server" --data="$SRC/testdata/motionsense_sample" --dry_run --rotate \
         --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv' 2>&1) ||
   fail "--rotate dry run: $out"
 grep -q "turns gravity, rotationRate, userAcceleration by one random rotation" <<<"$out" ||
   fail "--rotate does not say which triads turn: $(grep -i rotate <<<"$out")"
+# Rotation is on by default; data without triads is served unturned.
+out=$("$BIN/tripletstream-server" --data="$SRC/testdata/motionsense_sample" --dry_run --magnitudes \
+        --keep_axes=false --user_regex='A_DeviceMotion_data/(?P<session>[^/]+)/sub_(?P<user>\d+)\.csv' 2>&1) ||
+  fail "default rotation without triads: $out"
+grep -q "no sensor triads (x/y/z channels) among the channels .*, so windows are not turned" <<<"$out" ||
+  fail "default rotation without triads is not logged: $(grep -i rotat <<<"$out")"
+expect_error "bad --rotate_max_deg" "--rotate_max_deg must be in (0, 180]" \
+  "$BIN/tripletstream-server" --data="$SRC/testdata/motionsense_sample" --rotate_max_deg=0
 expect_error "keep_axes alone" "--keep_axes=false needs" "$BIN/tripletstream-server" \
   --data="$SRC/testdata/motionsense_sample" --keep_axes=false
 finish "trainer CLI"
