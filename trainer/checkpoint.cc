@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "trainer/checkpoint_files.h"
+#include "trainer/run_setup.h"
 
 namespace tripletstream {
 namespace {
@@ -112,7 +113,8 @@ double AcceptThreshold(const CheckpointMeta& meta, const std::string& group, dou
 }
 
 absl::Status SaveCheckpoint(const std::string& path, Tcn& model,
-                            torch::optim::Optimizer& optimizer, const CheckpointMeta& meta) {
+                            torch::optim::Optimizer& optimizer, const CheckpointMeta& meta,
+                            const WeightAverage* average) {
   // A good checkpoint is never replaced by a damaged model.
   if (absl::Status s = CheckFiniteParameters(model, "the model to checkpoint"); !s.ok()) return s;
   const std::string temporary = path + ".tmp";
@@ -124,6 +126,15 @@ absl::Status SaveCheckpoint(const std::string& path, Tcn& model,
     archive.write("model", model_archive);
     archive.write("optimizer", optimizer_archive);
     archive.write("rng_state", at::detail::getDefaultCPUGenerator().get_state());
+    if (average != nullptr && !average->state().empty()) {
+      torch::serialize::OutputArchive average_archive;
+      const std::vector<torch::Tensor>& state = average->state();
+      for (size_t i = 0; i < state.size(); ++i) {
+        average_archive.write(std::to_string(i), state[i].cpu());
+      }
+      average_archive.write("updates", c10::IValue(average->updates()));
+      archive.write("average", average_archive);
+    }
     WriteMeta(archive, meta);
     archive.save_to(temporary);
   } catch (const c10::Error& e) {
@@ -160,8 +171,48 @@ absl::StatusOr<CheckpointMeta> ReadCheckpointMeta(const std::string& path) {
   }
 }
 
+namespace {
+
+// The checkpoint's weight average, or an empty vector when it has none.
+std::vector<torch::Tensor> ReadAverage(torch::serialize::InputArchive& archive, size_t tensors,
+                                       int64_t* updates) {
+  torch::serialize::InputArchive average_archive;
+  if (!archive.try_read("average", average_archive)) return {};
+  std::vector<torch::Tensor> state(tensors);
+  for (size_t i = 0; i < tensors; ++i) average_archive.read(std::to_string(i), state[i]);
+  c10::IValue count;
+  average_archive.read("updates", count);
+  *updates = count.toInt();
+  return state;
+}
+
+}  // namespace
+
+absl::Status LoadModelWeights(const std::string& path, Tcn& model) {
+  if (absl::Status s = LoadCheckpoint(path, model, nullptr); !s.ok()) return s;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    std::vector<torch::Tensor> state = ModelState(model);
+    int64_t updates = 0;
+    std::vector<torch::Tensor> average = ReadAverage(archive, state.size(), &updates);
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < average.size(); ++i) {
+      if (!average[i].sizes().equals(state[i].sizes())) {
+        return absl::DataLossError(absl::StrCat("checkpoint ", path,
+                                                ": its weight average does not fit the model"));
+      }
+      state[i].copy_(average[i]);
+    }
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(
+        absl::StrCat("cannot load checkpoint ", path, ": ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status LoadCheckpoint(const std::string& path, Tcn& model,
-                            torch::optim::Optimizer* optimizer) {
+                            torch::optim::Optimizer* optimizer, WeightAverage* average) {
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path);
@@ -176,6 +227,15 @@ absl::Status LoadCheckpoint(const std::string& path, Tcn& model,
       archive.read("rng_state", rng);
       at::Generator generator = at::detail::getDefaultCPUGenerator();
       generator.set_state(rng);
+    }
+    if (average != nullptr && average->enabled()) {
+      int64_t updates = 0;
+      std::vector<torch::Tensor> state = ReadAverage(archive, ModelState(model).size(), &updates);
+      if (!state.empty()) {
+        if (absl::Status s = average->Restore(model, std::move(state), updates); !s.ok()) {
+          return absl::DataLossError(absl::StrCat("checkpoint ", path, ": ", s.message()));
+        }
+      }
     }
   } catch (const c10::Error& e) {
     return absl::DataLossError(

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "trainer/tcn.h"
+#include "trainer/weight_average.h"
 
 namespace tripletstream {
 
@@ -45,8 +46,10 @@ double AcceptThreshold(const CheckpointMeta& meta, const std::string& group, dou
 // (temporary file, read back, then committed with a digest beside it and
 // the previous checkpoint kept: trainer/checkpoint_files.h).
 // FAILED_PRECONDITION when the model has non-finite weights.
+// With `average` (--ema) holding an average, that is kept too: resumed runs
+// continue it, and embed/enroll/verify use it (it is what evaluations scored).
 absl::Status SaveCheckpoint(const std::string& path, Tcn& model, torch::optim::Optimizer& optimizer,
-                            const CheckpointMeta& meta);
+                            const CheckpointMeta& meta, const WeightAverage* average = nullptr);
 
 // FAILED_PRECONDITION naming the first parameter with NaN or infinite values.
 absl::Status CheckFiniteParameters(Tcn& model, const std::string& what);
@@ -54,9 +57,14 @@ absl::Status CheckFiniteParameters(Tcn& model, const std::string& what);
 // Reads meta only. Callers verify the file first (VerifiedCheckpointPath).
 absl::StatusOr<CheckpointMeta> ReadCheckpointMeta(const std::string& path);
 
-// Restores weights (and, when given, the optimizer and the CPU RNG state).
+// Restores weights (and, when given, the optimizer and the CPU RNG state,
+// and `average` from the checkpoint's weight average when it has one).
 absl::Status LoadCheckpoint(const std::string& path, Tcn& model,
-                            torch::optim::Optimizer* optimizer);
+                            torch::optim::Optimizer* optimizer, WeightAverage* average = nullptr);
+
+// For inference: the checkpoint's weight average when it has one (a run
+// with --ema), else its weights.
+absl::Status LoadModelWeights(const std::string& path, Tcn& model);
 
 }  // namespace tripletstream
 

@@ -26,7 +26,7 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& given) {
   if (!options.ok()) return options.status();
   LoadedModel loaded;
   loaded.model = Tcn(*options);
-  if (absl::Status s = LoadCheckpoint(checkpoint, loaded.model, nullptr); !s.ok()) return s;
+  if (absl::Status s = LoadModelWeights(checkpoint, loaded.model); !s.ok()) return s;
   loaded.model->eval();
   loaded.meta = *std::move(meta);
   return loaded;

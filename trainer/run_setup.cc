@@ -99,7 +99,8 @@ absl::Status ResumeFrom(TrainingRun* run, const std::string& path, const std::st
         run->meta.world_size, ": resume with --world_size=", saved->world_size,
         " (WORLD_SIZE), or start a new --checkpoint_dir"));
   }
-  if (absl::Status s = LoadCheckpoint(path, run->model, run->optimizer.get()); !s.ok()) {
+  if (absl::Status s = LoadCheckpoint(path, run->model, run->optimizer.get(), &run->average);
+      !s.ok()) {
     return absl::FailedPreconditionError(s.message());  // Retrying cannot repair it.
   }
   if (absl::Status s = CheckFiniteParameters(run->model, shown); !s.ok()) return s;
@@ -248,6 +249,7 @@ absl::StatusOr<std::unique_ptr<TrainingRun>> PrepareRun(const TrainConfig& confi
   run->optimizer = std::make_unique<torch::optim::AdamW>(
       run->model->parameters(),
       torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
+  run->average = WeightAverage(config.ema_decay);
   LOG(INFO) << "TCN " << options.ToString() << ", receptive field " << ReceptiveField(options)
             << " samples (window " << run->info.window_length() << "), "
             << options.in_channels << " channels, device " << config.device << ", "

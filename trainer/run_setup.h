@@ -13,6 +13,7 @@
 #include "trainer/evaluation.h"
 #include "trainer/tcn.h"
 #include "trainer/training.h"
+#include "trainer/weight_average.h"
 #include "tripletstream/v1/tripletstream.pb.h"
 
 namespace tripletstream {
@@ -27,6 +28,7 @@ struct TrainingRun {
   Tcn model{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer;
   CheckpointMeta meta;               // Run identity and data position.
+  WeightAverage average;             // --ema: what evaluations score; checkpointed.
   std::string checkpoint_path;       // Empty = no checkpoints.
 };
 

@@ -83,7 +83,7 @@ double StopVote(const TrainConfig& config, const TrainCollaborators& with, int64
 absl::Status SaveRun(TrainingRun& run, TrainResult* result) {
   if (run.checkpoint_path.empty()) return absl::OkStatus();  // Also ranks > 0.
   result->checkpoint = run.checkpoint_path;
-  return SaveCheckpoint(run.checkpoint_path, run.model, *run.optimizer, run.meta);
+  return SaveCheckpoint(run.checkpoint_path, run.model, *run.optimizer, run.meta, &run.average);
 }
 
 // Rank 0 evaluates (on the servers' validation/test windows); the other
@@ -153,7 +153,6 @@ struct LoopState {
   std::vector<uint64_t> step_digests;    // Per step of this run; 0 = no batch.
   std::vector<uint8_t> step_had_batch;
   int64_t eval_every = 0;                // Resolved --eval_every (EvalEvery).
-  WeightAverage average;                 // --ema: what evaluations score.
 };
 
 // --eval_every: -1 (auto) evaluates every kAutoEvalEvery steps when the
@@ -231,7 +230,7 @@ absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with
     loop.step_digests.push_back(digest);
     loop.step_had_batch.push_back(*batch != nullptr ? 1 : 0);
     ++run.meta.step;
-    loop.average.Update(run.model);
+    run.average.Update(run.model);
     const int64_t step_epoch = epoch;
     ++j;
     schedule.PositionAfter(epoch, j, &run.meta.epoch, &run.meta.next_index);
@@ -247,7 +246,7 @@ absl::Status TrainLoop(const TrainConfig& config, const TrainCollaborators& with
       if (absl::Status s = SaveRun(run, result); !s.ok()) return s;
     }
     if (loop.eval_every > 0 && run.meta.step % loop.eval_every == 0) {
-      ScopedAverage averaged(loop.average, run.model);
+      ScopedAverage averaged(run.average, run.model);
       auto report = EvaluateAndLog(run, evaluator, log, loop.group);
       if (!report.ok()) return report.status();
       if (absl::Status s = ConsiderForSelection(*report, run, &loop.best); !s.ok()) return s;
@@ -386,7 +385,7 @@ absl::Status FinishRun(const TrainConfig& config, TrainingRun& run, Evaluator& e
   if (!config.eval_at_end || result->interrupted) return absl::OkStatus();
   absl::StatusOr<EvalReport> report;
   {
-    ScopedAverage averaged(loop.average, run.model);
+    ScopedAverage averaged(run.average, run.model);
     report = EvaluateAndLog(run, evaluator, log, loop.group);
     if (!report.ok()) return report.status();
     if (loop.group != nullptr && loop.group->rank() != 0) return absl::OkStatus();
@@ -441,7 +440,6 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config, const TrainCollabor
   std::unique_ptr<DeviceInput> input = DeviceInput::ForDevice((*run)->device);
   LoopState loop{group.get(), reducer.get(), &*schedule, input.get()};
   loop.eval_every = EvalEvery(config, **run);
-  loop.average = WeightAverage(config.ema_decay);
   const Clock::time_point started = Clock::now();
   const int64_t first_step = (*run)->meta.step;
   absl::Status trained = TrainLoop(config, with, **run, **stream, **evaluator, log, loop, &result);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+
 #include "trainer/run_setup.h"
 
 namespace tripletstream {
@@ -36,6 +38,26 @@ void WeightAverage::Swap(Tcn& model) {
     state[i].copy_(average_[i]);
     average_[i].copy_(trained);
   }
+}
+
+absl::Status WeightAverage::Restore(Tcn& model, std::vector<torch::Tensor> state,
+                                    int64_t updates) {
+  const std::vector<torch::Tensor> model_state = ModelState(model);
+  if (state.size() != model_state.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("the checkpoint's weight average has ",
+                                                   state.size(), " tensors, the model ",
+                                                   model_state.size()));
+  }
+  for (size_t i = 0; i < state.size(); ++i) {
+    if (!state[i].sizes().equals(model_state[i].sizes())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the checkpoint's weight average does not fit the model (tensor ", i, ")"));
+    }
+    state[i] = state[i].to(model_state[i].device(), model_state[i].scalar_type());
+  }
+  average_ = std::move(state);
+  updates_ = updates;
+  return absl::OkStatus();
 }
 
 }  // namespace tripletstream

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "trainer/tcn.h"
 
 namespace tripletstream {
@@ -29,6 +30,13 @@ class WeightAverage {
   // Exchanges the model's weights and the average (no-op when disabled or
   // before the first update).
   void Swap(Tcn& model);
+
+  // What a checkpoint keeps: the averaged tensors (ModelState order) and the
+  // update count; empty before the first update.
+  const std::vector<torch::Tensor>& state() const { return average_; }
+  // Continues from a checkpoint's average (a resumed run). INVALID_ARGUMENT
+  // when the tensors do not match the model's.
+  absl::Status Restore(Tcn& model, std::vector<torch::Tensor> state, int64_t updates);
 
  private:
   double decay_ = 0;

@@ -138,5 +138,45 @@ TEST(CheckpointTest, UnwritableFolderIsAnError) {
   EXPECT_THAT(s.message(), HasSubstr("/nonexistent-dir/x/checkpoint.pt"));
 }
 
+// A run with --ema keeps its weight average: a resumed run continues it,
+// and embed/enroll/verify load it (it is what the evaluations scored).
+TEST(CheckpointTest, KeepsTheWeightAverageForResumeAndInference) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/checkpoint.pt";
+  torch::manual_seed(1);
+  Tcn model(SmallOptions());
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  WeightAverage average(0.9);
+  {
+    torch::NoGradGuard no_grad;
+    for (torch::Tensor& p : model->parameters()) p.fill_(1.0f);
+    average.Update(model);
+    for (torch::Tensor& p : model->parameters()) p.fill_(3.0f);
+    average.Update(model);  // d = 2/11: average = 2/11 * 1 + 9/11 * 3 = 2.636...
+  }
+  ASSERT_TRUE(SaveCheckpoint(path, model, optimizer, SomeMeta(), &average).ok());
+
+  torch::manual_seed(2);
+  Tcn for_inference(SmallOptions());
+  ASSERT_TRUE(LoadModelWeights(path, for_inference).ok());
+  EXPECT_NEAR(for_inference->parameters()[0].flatten()[0].item<float>(), 29.0f / 11, 1e-5);
+
+  torch::manual_seed(3);
+  Tcn resumed(SmallOptions());
+  torch::optim::AdamW resumed_optimizer(resumed->parameters(), torch::optim::AdamWOptions(1e-3));
+  WeightAverage continued(0.9);
+  ASSERT_TRUE(LoadCheckpoint(path, resumed, &resumed_optimizer, &continued).ok());
+  EXPECT_FLOAT_EQ(resumed->parameters()[0].flatten()[0].item<float>(), 3.0f);  // Trained.
+  EXPECT_EQ(continued.updates(), 2);
+  continued.Swap(resumed);
+  EXPECT_NEAR(resumed->parameters()[0].flatten()[0].item<float>(), 29.0f / 11, 1e-5);
+
+  // Without an average, inference loads the weights as they are.
+  const std::string plain = dir.path() + "/plain.pt";
+  ASSERT_TRUE(SaveCheckpoint(plain, model, optimizer, SomeMeta()).ok());
+  ASSERT_TRUE(LoadModelWeights(plain, for_inference).ok());
+  EXPECT_FLOAT_EQ(for_inference->parameters()[0].flatten()[0].item<float>(), 3.0f);
+}
+
 }  // namespace
 }  // namespace tripletstream
