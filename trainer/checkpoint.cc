@@ -189,10 +189,12 @@ std::vector<torch::Tensor> ReadAverage(torch::serialize::InputArchive& archive, 
 }  // namespace
 
 absl::Status LoadModelWeights(const std::string& path, Tcn& model) {
-  if (absl::Status s = LoadCheckpoint(path, model, nullptr); !s.ok()) return s;
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path);
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    model->load(model_archive);
     std::vector<torch::Tensor> state = ModelState(model);
     int64_t updates = 0;
     std::vector<torch::Tensor> average = ReadAverage(archive, state.size(), &updates);
