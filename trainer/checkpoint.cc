@@ -189,27 +189,10 @@ std::vector<torch::Tensor> ReadAverage(torch::serialize::InputArchive& archive, 
 }  // namespace
 
 absl::Status LoadModelWeights(const std::string& path, Tcn& model) {
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path);
-    torch::serialize::InputArchive model_archive;
-    archive.read("model", model_archive);
-    model->load(model_archive);
-    std::vector<torch::Tensor> state = ModelState(model);
-    int64_t updates = 0;
-    std::vector<torch::Tensor> average = ReadAverage(archive, state.size(), &updates);
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < average.size(); ++i) {
-      if (!average[i].sizes().equals(state[i].sizes())) {
-        return absl::DataLossError(absl::StrCat("checkpoint ", path,
-                                                ": its weight average does not fit the model"));
-      }
-      state[i].copy_(average[i]);
-    }
-  } catch (const c10::Error& e) {
-    return absl::DataLossError(
-        absl::StrCat("cannot load checkpoint ", path, ": ", e.what_without_backtrace()));
-  }
+  // Any decay enables the holder; it only receives the saved average.
+  WeightAverage saved(/*decay=*/0.5);
+  if (absl::Status s = LoadCheckpoint(path, model, nullptr, &saved); !s.ok()) return s;
+  saved.Swap(model);  // A no-op when the checkpoint has no average.
   return absl::OkStatus();
 }
 
